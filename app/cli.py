@@ -1,0 +1,52 @@
+"""``signaldesk`` / ``python -m app``: the GUI by default, ``--self-test``, and subcommands."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from app import APP_NAME, __version__
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="signaldesk",
+        description=f"{APP_NAME}: a desktop analyst desk for market news. "
+                    "Without a subcommand it opens the app.",
+    )
+    parser.add_argument("--version", action="version", version=f"{APP_NAME} {__version__}")
+    parser.add_argument("--data-dir", type=Path, default=None, metavar="DIR",
+                        help="where the database, settings and logs live "
+                             "(default: the platform's app-data folder; env SIGNALDESK_DATA_DIR)")
+    parser.add_argument("--debug", action="store_true",
+                        help="log at DEBUG level (or set SIGNALDESK_LOG_LEVEL)")
+    parser.add_argument("--self-test", action="store_true",
+                        help="start headless, analyse one headline end to end into a temporary "
+                             "store, print a JSON summary and exit")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    from app.commands import register_all
+
+    register_all(subparsers)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.self_test:
+        from app.selftest import run_self_test
+
+        return run_self_test(args)
+    if getattr(args, "func", None) is not None:
+        from app.logging_setup import setup_logging
+        from app.runtime import data_dir_from_args
+
+        setup_logging(data_dir_from_args(args), args.debug)
+        return int(args.func(args) or 0)
+    from app.gui import run_gui
+
+    return run_gui(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,47 @@
+"""Start the desktop app: QApplication, logging, engine thread, main window."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from app import APP_NAME, ORG_NAME, __version__
+
+log = logging.getLogger(__name__)
+
+
+def run_gui(args: argparse.Namespace) -> int:
+    from PySide6.QtCore import QSettings
+    from PySide6.QtWidgets import QApplication
+
+    from app.log_bridge import install_log_bridge
+    from app.logging_setup import setup_logging
+    from app.runtime import data_dir_from_args
+    from app.sampler import ProcessMonitor
+    from app.worker import EngineClient
+    from engine.config import load_config
+    from ui.main_window import MainWindow
+
+    QApplication.setOrganizationName(ORG_NAME)
+    QApplication.setApplicationName(APP_NAME)
+    QApplication.setApplicationVersion(__version__)
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    data_dir = data_dir_from_args(args)
+    log_path = setup_logging(data_dir, args.debug)
+    bridge = install_log_bridge()
+    config = load_config(data_dir)
+    log.info("%s %s starting; data in %s; log at %s", APP_NAME, __version__, data_dir, log_path)
+
+    settings = QSettings(str(data_dir / "ui.ini"), QSettings.Format.IniFormat)
+    client = EngineClient(config, data_dir)
+    monitor = ProcessMonitor(config.monitor_interval_s)
+    window = MainWindow(client, monitor, bridge, settings)
+    window.show()
+    client.start()
+    monitor.start()
+    code = app.exec()
+    monitor.stop()
+    client.shutdown()
+    logging.getLogger().removeHandler(bridge.handler)
+    return code

@@ -1,0 +1,203 @@
+"""The one bridge between Qt and the engine.
+
+``EngineWorker`` lives on a QThread and is the only object that calls the engine.
+``EngineClient`` lives on the UI thread: widgets call its plain methods, which are turned
+into queued signals to the worker; results come back as signals carrying frozen
+dataclasses. The UI thread never waits on the engine (except once, briefly, at shutdown).
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from PySide6.QtCore import QObject, QThread, Signal, Slot
+
+from engine import __version__
+from engine.config import Config
+from engine.engine import Engine
+from engine.hardware import HardwareProfile
+from engine.textinput import PreparedItems, prepare_items
+from engine.types import ModelStatus
+from engine.types import Signal as NewsSignal
+
+log = logging.getLogger(__name__)
+
+# Results reach the UI at most ~20 times a second, however fast the engine scores.
+EMIT_INTERVAL_S = 0.05
+
+
+class EmptyInputError(ValueError):
+    """Nothing to analyse: the paste or file held only blank lines."""
+
+
+@dataclass(frozen=True)
+class EngineInfo:
+    version: str
+    data_dir: str
+    hardware: HardwareProfile
+    sentiment: ModelStatus
+
+
+@dataclass(frozen=True)
+class Submission:
+    request_id: int
+    items: int
+    notice: str  # e.g. "2 item(s) longer than 2,000 characters were cut"
+
+
+@dataclass(frozen=True)
+class SignalBatch:
+    request_id: int
+    signals: tuple[NewsSignal, ...]
+    done: int
+    total: int
+
+
+@dataclass(frozen=True)
+class AnalysisDone:
+    request_id: int
+    scored: int
+    total: int
+    cancelled: bool
+    elapsed_s: float
+
+
+class EngineWorker(QObject):
+    ready = Signal(object)  # EngineInfo
+    history = Signal(object)  # tuple[NewsSignal, ...] from the store, oldest first
+    signalsAdded = Signal(object)  # SignalBatch
+    analysisDone = Signal(object)  # AnalysisDone
+    failed = Signal(str)
+    stopped = Signal()
+
+    def __init__(self, config: Config, data_dir: Path, cancel: threading.Event) -> None:
+        super().__init__()
+        self._config = config
+        self._data_dir = data_dir
+        self._cancel = cancel
+        self._engine: Engine | None = None
+
+    @Slot()
+    def start(self) -> None:
+        try:
+            self._engine = Engine(self._config, self._data_dir)
+            info = EngineInfo(__version__, str(self._data_dir), self._engine.hardware,
+                              self._engine.sentiment_status)
+            self.ready.emit(info)
+            self.history.emit(tuple(self._engine.recent_signals(self._config_history_limit())))
+        except Exception as exc:  # the UI must hear about it instead of waiting forever
+            log.exception("engine failed to start")
+            self.failed.emit(f"The engine could not start: {exc}")
+
+    def _config_history_limit(self) -> int:
+        return 5000
+
+    @Slot(int, object, str)
+    def analyze(self, request_id: int, prepared: PreparedItems, source: str) -> None:
+        if self._engine is None:
+            self.failed.emit("The engine is not running; nothing was analysed.")
+            return
+        started = time.perf_counter()
+        total = len(prepared.items)
+        done = 0
+        pending: list[NewsSignal] = []
+        last_emit = 0.0
+        batch = max(1, self._config.batch_size)
+        self._cancel.clear()
+        try:
+            for start in range(0, total, batch):
+                if self._cancel.is_set():
+                    break
+                texts = prepared.items[start:start + batch]
+                cut = prepared.truncated[start:start + batch]
+                pending.extend(self._engine.analyze_batch(texts, source, truncated=cut))
+                done += len(texts)
+                now = time.perf_counter()
+                if now - last_emit >= EMIT_INTERVAL_S or done == total:
+                    self.signalsAdded.emit(SignalBatch(request_id, tuple(pending), done, total))
+                    pending = []
+                    last_emit = now
+        except Exception as exc:
+            log.exception("analysis failed")
+            self.failed.emit(f"Analysis stopped after {done} of {total} items: {exc}")
+        if pending:
+            self.signalsAdded.emit(SignalBatch(request_id, tuple(pending), done, total))
+        self.analysisDone.emit(AnalysisDone(request_id, done, total, self._cancel.is_set(),
+                                            time.perf_counter() - started))
+
+    @Slot()
+    def stop(self) -> None:
+        if self._engine is not None:
+            self._engine.close()
+            self._engine = None
+        self.stopped.emit()
+        QThread.currentThread().quit()
+
+
+class EngineClient(QObject):
+    """UI-thread handle on the engine thread. Widgets talk to this, never to the engine."""
+
+    ready = Signal(object)
+    history = Signal(object)
+    signalsAdded = Signal(object)
+    analysisDone = Signal(object)
+    failed = Signal(str)
+
+    _analyzeRequested = Signal(int, object, str)
+    _stopRequested = Signal()
+
+    def __init__(self, config: Config, data_dir: Path, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.config = config
+        self.data_dir = data_dir
+        self.info: EngineInfo | None = None
+        self._ids = itertools.count(1)
+        self._cancel = threading.Event()
+        self._thread = QThread()
+        self._thread.setObjectName("engine")
+        self._worker = EngineWorker(config, data_dir, self._cancel)
+        self._worker.moveToThread(self._thread)
+        self._thread.started.connect(self._worker.start)
+        self._thread.finished.connect(self._worker.deleteLater)
+        self._analyzeRequested.connect(self._worker.analyze)
+        self._stopRequested.connect(self._worker.stop)
+        self._worker.ready.connect(self._on_ready)
+        self._worker.history.connect(self.history)
+        self._worker.signalsAdded.connect(self.signalsAdded)
+        self._worker.analysisDone.connect(self.analysisDone)
+        self._worker.failed.connect(self.failed)
+
+    def _on_ready(self, info: EngineInfo) -> None:
+        self.info = info
+        self.ready.emit(info)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def submit_text(self, raw: str, source: str = "paste") -> Submission:
+        """Split, trim and cut on the UI thread (cheap), score on the engine thread."""
+        prepared = prepare_items(raw, self.config.max_item_chars)
+        if not prepared.items:
+            raise EmptyInputError("Nothing to analyse: paste one headline per line.")
+        request_id = next(self._ids)
+        self._analyzeRequested.emit(request_id, prepared, source)
+        return Submission(request_id, len(prepared.items), prepared.notice)
+
+    def cancel(self) -> None:
+        self._cancel.set()
+
+    def shutdown(self, timeout_ms: int = 10_000) -> bool:
+        """Stop the worker and join its thread; True when it ended in time."""
+        if not self._thread.isRunning():
+            return True
+        self._cancel.set()
+        self._stopRequested.emit()
+        finished = self._thread.wait(timeout_ms)
+        if not finished:
+            log.error("engine thread did not stop within %d ms", timeout_ms)
+        return finished

@@ -1,0 +1,89 @@
+"""What machine are we on? Used to pick models and to tell operators why."""
+
+from __future__ import annotations
+
+import os
+import platform
+import shutil
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import psutil
+
+GIB = 1024 ** 3
+
+
+@dataclass(frozen=True)
+class HardwareProfile:
+    physical_cores: int
+    logical_cores: int
+    ram_total_gb: float
+    ram_available_gb: float
+    cpu_load_percent: float
+    arch: str
+    os: str
+    disk_free_gb: float
+    accelerators: tuple[str, ...]
+    tier: str  # low | mid | high
+    tier_reason: str
+
+    def to_dict(self) -> dict:
+        data = asdict(self)
+        data["accelerators"] = list(self.accelerators)
+        return data
+
+
+def detect_accelerators() -> tuple[str, ...]:
+    found: list[str] = []
+    if shutil.which("nvidia-smi") or Path("/proc/driver/nvidia").exists():
+        found.append("nvidia-gpu")
+    try:  # onnxruntime is optional at this layer; it knows about more providers than we do
+        import onnxruntime
+
+        for provider in onnxruntime.get_available_providers():
+            if provider not in ("CPUExecutionProvider", "AzureExecutionProvider"):
+                found.append(provider)
+    except ImportError:
+        pass
+    return tuple(dict.fromkeys(found))
+
+
+def classify_tier(logical_cores: int, ram_total_gb: float, accelerators: tuple[str, ...]) -> tuple[str, str]:
+    """Tier rules are deliberately simple so the reason can be stated in one sentence."""
+    if accelerators and ram_total_gb >= 16:
+        return "high", f"accelerator present ({', '.join(accelerators)}) and {ram_total_gb:.0f} GB RAM"
+    if logical_cores >= 8 and ram_total_gb >= 16:
+        return "high", f"{logical_cores} logical cores and {ram_total_gb:.0f} GB RAM"
+    if logical_cores >= 4 and ram_total_gb >= 8:
+        return "mid", f"{logical_cores} logical cores and {ram_total_gb:.0f} GB RAM (high needs 8 cores, 16 GB)"
+    limits = []
+    if logical_cores < 4:
+        limits.append(f"only {logical_cores} logical cores (mid needs 4)")
+    if ram_total_gb < 8:
+        limits.append(f"only {ram_total_gb:.1f} GB RAM (mid needs 8)")
+    return "low", "; ".join(limits)
+
+
+def detect_hardware(data_dir: Path | None = None) -> HardwareProfile:
+    vm = psutil.virtual_memory()
+    logical = psutil.cpu_count(logical=True) or os.cpu_count() or 1
+    physical = psutil.cpu_count(logical=False) or logical
+    probe = Path(data_dir) if data_dir else Path.home()
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    accelerators = detect_accelerators()
+    ram_total = vm.total / GIB
+    tier, reason = classify_tier(logical, ram_total, accelerators)
+    return HardwareProfile(
+        physical_cores=physical,
+        logical_cores=logical,
+        ram_total_gb=round(ram_total, 2),
+        ram_available_gb=round(vm.available / GIB, 2),
+        cpu_load_percent=psutil.cpu_percent(interval=None),
+        arch=platform.machine(),
+        os=f"{platform.system()} {platform.release()}",
+        disk_free_gb=round(shutil.disk_usage(probe).free / GIB, 2),
+        accelerators=accelerators,
+        tier=tier,
+        tier_reason=reason,
+    )

@@ -1,0 +1,1 @@
+"""Sentiment backends: a common protocol, the lexicon fallback and model-backed scorers."""

@@ -1,0 +1,142 @@
+"""The one source of truth for persisted state: a SQLite file in WAL mode.
+
+Migrations are numbered in code (``engine/migrations/``) and applied in order; ``PRAGMA user_version`` records the
+last one applied, so opening an old database upgrades it and opening a new one is a no-op.
+One writer: the engine thread owns the Store; a lock makes accidental sharing safe.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from pathlib import Path
+from typing import Iterable, Sequence
+
+from engine.migrations import all_migrations
+from engine.types import Signal
+
+DB_FILE_NAME = "signaldesk.db"
+
+_SIGNAL_COLUMNS = ("id, received_at, source, text, entities, label, probabilities, confidence, "
+                   "compound, model_id, model_version, latency_ms, truncated")
+
+
+class Store:
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()
+        # check_same_thread=False because the engine may be built on one thread and used on
+        # its worker thread; the lock serialises access.
+        self._conn = sqlite3.connect(str(self.path), check_same_thread=False, isolation_level=None)
+        self._conn.execute("PRAGMA journal_mode=WAL")
+        self._conn.execute("PRAGMA synchronous=NORMAL")
+        self._conn.execute("PRAGMA foreign_keys=ON")
+        self._migrate()
+
+    @property
+    def schema_version(self) -> int:
+        return int(self._conn.execute("PRAGMA user_version").fetchone()[0])
+
+    def _migrate(self) -> None:
+        with self._lock:
+            current = self.schema_version
+            for number, _name, sql in all_migrations():
+                if number <= current:
+                    continue
+                self._conn.execute("BEGIN IMMEDIATE")
+                try:
+                    # executescript would COMMIT our transaction; run statements one by one.
+                    for statement in sql.split(";"):
+                        if statement.strip():
+                            self._conn.execute(statement)
+                    self._conn.execute(f"PRAGMA user_version = {int(number)}")
+                    self._conn.execute("COMMIT")
+                except Exception:
+                    self._conn.execute("ROLLBACK")
+                    raise
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+    # --- signals -------------------------------------------------------------------------
+    def add_signals(self, signals: Sequence[Signal]) -> list[Signal]:
+        """Insert in one transaction; return the signals with their new ids."""
+        rows = [
+            (s.received_at, s.source, s.text, json.dumps(list(s.entities)), s.label,
+             json.dumps(s.probabilities), s.confidence, s.compound, s.model_id,
+             s.model_version, s.latency_ms, int(s.truncated))
+            for s in signals
+        ]
+        stored: list[Signal] = []
+        with self._lock:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                for sig, row in zip(signals, rows):
+                    cur = self._conn.execute(
+                        "INSERT INTO signals (received_at, source, text, entities, label, "
+                        "probabilities, confidence, compound, model_id, model_version, latency_ms, "
+                        "truncated) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                        row,
+                    )
+                    stored.append(_with_id(sig, int(cur.lastrowid)))
+                self._conn.execute("COMMIT")
+            except Exception:
+                self._conn.execute("ROLLBACK")
+                raise
+        return stored
+
+    def recent_signals(self, limit: int = 1000) -> list[Signal]:
+        """Newest last, so a view can append in arrival order."""
+        with self._lock:
+            rows = self._conn.execute(
+                f"SELECT {_SIGNAL_COLUMNS} FROM signals ORDER BY id DESC LIMIT ?", (int(limit),)
+            ).fetchall()
+        return [_row_to_signal(r) for r in reversed(rows)]
+
+    def count_signals(self) -> int:
+        with self._lock:
+            return int(self._conn.execute("SELECT COUNT(*) FROM signals").fetchone()[0])
+
+    def iter_signals(self, batch: int = 1000) -> Iterable[Signal]:
+        last = 0
+        while True:
+            with self._lock:
+                rows = self._conn.execute(
+                    f"SELECT {_SIGNAL_COLUMNS} FROM signals WHERE id > ? ORDER BY id LIMIT ?",
+                    (last, batch),
+                ).fetchall()
+            if not rows:
+                return
+            for r in rows:
+                yield _row_to_signal(r)
+            last = rows[-1][0]
+
+
+def _with_id(sig: Signal, new_id: int) -> Signal:
+    from dataclasses import replace
+
+    return replace(sig, id=new_id)
+
+
+def _row_to_signal(row: tuple) -> Signal:
+    from engine.sentiment.base import LABELS
+
+    probs = json.loads(row[6])
+    return Signal(
+        id=row[0],
+        received_at=row[1],
+        source=row[2],
+        text=row[3],
+        entities=tuple(json.loads(row[4])),
+        label=row[5],
+        probs=tuple(float(probs.get(label, 0.0)) for label in LABELS),  # type: ignore[arg-type]
+        confidence=row[7],
+        compound=row[8],
+        model_id=row[9],
+        model_version=row[10],
+        latency_ms=row[11],
+        truncated=bool(row[12]),
+    )

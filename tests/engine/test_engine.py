@@ -1,0 +1,56 @@
+from pathlib import Path
+
+from engine.config import Config
+from engine.engine import Engine
+from engine.store import DB_FILE_NAME, Store
+
+
+def test_analyze_persists_a_complete_signal(data_dir: Path) -> None:
+    engine = Engine(Config(), data_dir)
+    sig = engine.analyze("$TSLA soars after record deliveries beat estimates", source="paste")
+    assert sig.id is not None
+    assert sig.entities == ("TSLA",)
+    assert sig.label == "bullish"
+    assert abs(sum(sig.probs) - 1.0) < 1e-5
+    assert sig.confidence == max(sig.probs)
+    assert -1.0 <= sig.compound <= 1.0
+    assert sig.model_id == engine.sentiment_status.model_id
+    assert sig.latency_ms > 0
+    engine.close()
+    store = Store(data_dir / DB_FILE_NAME)
+    assert store.recent_signals(5) == [sig]
+    store.close()
+
+
+def test_batch_keeps_order_and_flags(data_dir: Path) -> None:
+    engine = Engine(Config(), data_dir)
+    texts = ["$A jumps on upgrade", "$B plunges on guidance cut", "$C to hold annual meeting"]
+    signals = engine.analyze_batch(texts, "paste", truncated=[False, True, False])
+    assert [s.text for s in signals] == texts
+    assert [s.truncated for s in signals] == [False, True, False]
+    assert [s.id for s in signals] == sorted(s.id for s in signals)
+    assert engine.analyze_batch([], "paste") == []
+    engine.close()
+
+
+def test_not_persisted_when_asked(data_dir: Path) -> None:
+    engine = Engine(Config(), data_dir)
+    assert engine.analyze("$A up", persist=False).id is None
+    assert engine.store.count_signals() == 0
+    engine.close()
+
+
+def test_unknown_model_degrades_to_lexicon_with_reason(data_dir: Path) -> None:
+    engine = Engine(Config(sentiment_model="no-such-model"), data_dir)
+    status = engine.sentiment_status
+    assert status.backend == "lexicon" and status.degraded
+    assert "no-such-model" in status.reason
+    assert engine.analyze("$A plunges").label == "bearish"
+    engine.close()
+
+
+def test_lexicon_on_request_is_not_degraded(data_dir: Path) -> None:
+    engine = Engine(Config(sentiment_model="lexicon"), data_dir)
+    assert engine.sentiment_status.backend == "lexicon"
+    assert not engine.sentiment_status.degraded
+    engine.close()
