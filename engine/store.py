@@ -48,9 +48,8 @@ class Store:
                 self._conn.execute("BEGIN IMMEDIATE")
                 try:
                     # executescript would COMMIT our transaction; run statements one by one.
-                    for statement in sql.split(";"):
-                        if statement.strip():
-                            self._conn.execute(statement)
+                    for statement in split_sql(sql):
+                        self._conn.execute(statement)
                     self._conn.execute(f"PRAGMA user_version = {int(number)}")
                     self._conn.execute("COMMIT")
                 except Exception:
@@ -113,6 +112,21 @@ class Store:
             for r in rows:
                 yield _row_to_signal(r)
             last = rows[-1][0]
+
+
+def split_sql(script: str) -> list[str]:
+    """Whole statements of a script; a trigger body's inner ``;`` does not end its CREATE TRIGGER."""
+    statements: list[str] = []
+    pending = ""
+    for piece in script.split(";"):
+        pending += piece + ";"
+        if sqlite3.complete_statement(pending):
+            if pending.strip(" \t\r\n;"):
+                statements.append(pending)
+            pending = ""
+    if pending.strip(" \t\r\n;"):
+        statements.append(pending)  # let SQLite report the unfinished statement
+    return statements
 
 
 def _with_id(sig: Signal, new_id: int) -> Signal:

