@@ -32,6 +32,14 @@ LEGACY_ENV = {
 class Config:
     log_level: str = "INFO"
     sentiment_model: str = "auto"  # "auto", a model id, or "lexicon"
+    embedding_model: str = "auto"
+    generation_model: str = "auto"
+    model_priority: str = "balanced"  # speed | balanced | accuracy
+    sentiment_latency_budget_ms: float = 50.0  # p95 per headline
+    embedding_latency_budget_ms: float = 100.0
+    generation_latency_budget_ms: float = 150.0  # per token
+    fallback_after_calls: int = 20  # p95 over budget for this many calls -> lighter model
+    model_idle_unload_s: float = 900.0
     intra_op_threads: int = 0  # 0 = let the runtime choose (physical cores)
     batch_size: int = 64
     max_item_chars: int = 2000  # longer items are cut, with a notice

@@ -1,8 +1,9 @@
 """The engine facade: ``Engine.analyze(text) -> Signal``. Plain Python, no Qt.
 
-The facade owns the store and the active sentiment backend. The preferred backend is the
-fine-tuned ONNX model; when it is missing or fails its sha256 check the lexicon takes over
-and ``sentiment_status.degraded`` says why, so the UI can show it.
+The facade owns the store and the model manager (``engine.models``). Each batch takes the
+active sentiment model from the manager; when the preferred model is missing or fails its
+sha256 check the manager falls back (to the lexicon at worst) and ``sentiment_status``
+says why, so the UI can show a degraded state.
 """
 
 from __future__ import annotations
@@ -16,39 +17,13 @@ import numpy as np
 
 from engine.config import Config
 from engine.hardware import HardwareProfile, detect_hardware
-from engine.resources import models_dir
-from engine.sentiment.base import LABELS, SentimentBackend
-from engine.sentiment.lexicon import LexiconSentimentBackend
+from engine.models.manager import ModelManager
+from engine.sentiment.base import LABELS
 from engine.store import DB_FILE_NAME, Store
 from engine.tickers import extract_tickers
 from engine.types import ModelStatus, Signal
 
 log = logging.getLogger(__name__)
-
-DEFAULT_SENTIMENT_MODEL = "finsent-minilm-l6"
-
-
-def load_sentiment_backend(config: Config) -> tuple[SentimentBackend, ModelStatus]:
-    """Pick the configured backend, falling back to the lexicon with a stated reason."""
-    wanted = DEFAULT_SENTIMENT_MODEL if config.sentiment_model == "auto" else config.sentiment_model
-    reason = ""
-    if wanted not in ("lexicon", "lexicon-fin"):
-        model_dir = models_dir() / wanted
-        try:
-            from engine.sentiment.onnx_backend import OnnxSentimentBackend
-
-            backend = OnnxSentimentBackend(model_dir, intra_op_threads=config.intra_op_threads)
-            status = ModelStatus("sentiment", backend.model_id, backend.version, "onnx")
-            log.info("sentiment model %s %s loaded from %s", backend.model_id, backend.version, model_dir)
-            return backend, status
-        except Exception as exc:  # any load failure must degrade, never stop the desk
-            reason = f"{wanted} unavailable: {exc}"
-            log.warning("sentiment: %s; falling back to the lexicon", reason)
-    lexicon = LexiconSentimentBackend()
-    return lexicon, ModelStatus(
-        "sentiment", lexicon.model_id, lexicon.version, "lexicon", degraded=bool(reason), reason=reason
-    )
-
 
 class Engine:
     def __init__(self, config: Config, data_dir: Path | None, *, store: Store | None = None) -> None:
@@ -57,8 +32,13 @@ class Engine:
         if store is None and self.data_dir is not None:
             store = Store(self.data_dir / DB_FILE_NAME)
         self.store = store
-        self._sentiment, self.sentiment_status = load_sentiment_backend(config)
         self._hardware: HardwareProfile | None = None
+        self.models = ModelManager(config, self.data_dir, store, lambda: self.hardware)
+        self.models.acquire("sentiment")  # load now: the first analysis should not pay for it
+
+    @property
+    def sentiment_status(self) -> ModelStatus:
+        return self.models.status("sentiment")
 
     @property
     def hardware(self) -> HardwareProfile:
@@ -85,12 +65,15 @@ class Engine:
         if not texts:
             return []
         received = time.time()
+        # One model for the whole batch: a concurrent switch applies from the next batch on.
+        backend, spec = self.models.acquire("sentiment")
         start = time.perf_counter()
-        probs = np.asarray(self._sentiment.predict_proba(list(texts)), dtype=np.float64)
+        probs = np.asarray(backend.predict_proba(list(texts)), dtype=np.float64)
         per_item_ms = (time.perf_counter() - start) * 1000.0 / len(texts)
+        self.models.record_latency("sentiment", spec.id, per_item_ms)
         flags = truncated if truncated is not None else [False] * len(texts)
         signals = [
-            _make_signal(text, source, p, received, per_item_ms, self.sentiment_status, cut)
+            _make_signal(text, source, p, received, per_item_ms, spec.id, spec.version, cut)
             for text, p, cut in zip(texts, probs, flags)
         ]
         if persist and self.store is not None:
@@ -101,12 +84,13 @@ class Engine:
         return self.store.recent_signals(limit) if self.store else []
 
     def close(self) -> None:
+        self.models.close()
         if self.store is not None:
             self.store.close()
 
 
 def _make_signal(text: str, source: str, p: np.ndarray, received: float, latency_ms: float,
-                 status: ModelStatus, truncated: bool) -> Signal:
+                 model_id: str, model_version: str, truncated: bool) -> Signal:
     best = int(np.argmax(p))
     return Signal(
         id=None,
@@ -118,8 +102,8 @@ def _make_signal(text: str, source: str, p: np.ndarray, received: float, latency
         probs=(float(p[0]), float(p[1]), float(p[2])),
         confidence=float(p[best]),
         compound=float(p[1] - p[0]),
-        model_id=status.model_id,
-        model_version=status.version,
+        model_id=model_id,
+        model_version=model_version,
         latency_ms=latency_ms,
         truncated=truncated,
     )

@@ -60,6 +60,16 @@ class Store:
         with self._lock:
             self._conn.close()
 
+    # --- generic access for feature modules (registry, benchmarks, …) --------------------
+    def query(self, sql: str, params: tuple | dict = ()) -> list[tuple]:
+        with self._lock:
+            return self._conn.execute(sql, params).fetchall()
+
+    def execute(self, sql: str, params: tuple | dict = ()) -> int:
+        """Run one write statement in its own transaction; returns the row count changed."""
+        with self._lock:
+            return self._conn.execute(sql, params).rowcount
+
     # --- signals -------------------------------------------------------------------------
     def add_signals(self, signals: Sequence[Signal]) -> list[Signal]:
         """Insert in one transaction; return the signals with their new ids."""

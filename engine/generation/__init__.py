@@ -1,0 +1,1 @@
+"""Local text generation (llama.cpp through llama-cpp-python) for advisory rationales."""

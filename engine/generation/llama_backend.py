@@ -1,0 +1,85 @@
+"""A GGUF generator on llama-cpp-python. The caller verifies the file's sha256 first.
+
+llama.cpp releases the GIL while it computes, so generation on a slow-lane thread does not
+stall headline scoring on another thread.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterable
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Generation:
+    text: str
+    prompt_tokens: int
+    completion_tokens: int
+    first_token_ms: float
+    total_ms: float
+
+    @property
+    def tokens_per_s(self) -> float:
+        gen_ms = self.total_ms - self.first_token_ms
+        if self.completion_tokens <= 1 or gen_ms <= 0:
+            return 0.0
+        return (self.completion_tokens - 1) * 1000.0 / gen_ms
+
+
+class LlamaGenerator:
+    def __init__(self, path: Path, n_threads: int = 0, n_ctx: int = 2048, seed: int = 0) -> None:
+        from llama_cpp import Llama
+
+        import os
+
+        threads = n_threads or max(1, (os.cpu_count() or 2))
+        self.path = Path(path)
+        self._llm = Llama(model_path=str(self.path), n_ctx=n_ctx, n_threads=threads,
+                          n_threads_batch=threads, seed=seed, verbose=False)
+
+    def close(self) -> None:
+        llm = getattr(self, "_llm", None)
+        if llm is not None and hasattr(llm, "close"):
+            llm.close()
+        self._llm = None
+
+    def count_tokens(self, text: str) -> int:
+        return len(self._llm.tokenize(text.encode("utf-8"), add_bos=False))
+
+    def chat(self, messages: list[dict], *, max_tokens: int = 256, temperature: float = 0.0,
+             response_format: dict | None = None, on_token: Callable[[str], None] | None = None,
+             should_stop: Callable[[], bool] | None = None) -> Generation:
+        """Stream a chat completion; ``on_token`` sees each piece as it arrives."""
+        started = time.perf_counter()
+        first_ms = 0.0
+        pieces: list[str] = []
+        completion_tokens = 0
+        kwargs = {"messages": messages, "max_tokens": max_tokens, "temperature": temperature,
+                  "stream": True}
+        if response_format is not None:
+            kwargs["response_format"] = response_format
+        stream: Iterable[dict] = self._llm.create_chat_completion(**kwargs)
+        for chunk in stream:
+            delta = chunk["choices"][0].get("delta", {}).get("content")
+            if not delta:
+                continue
+            if not pieces:
+                first_ms = (time.perf_counter() - started) * 1000
+            pieces.append(delta)
+            completion_tokens += 1
+            if on_token is not None:
+                on_token(delta)
+            if should_stop is not None and should_stop():
+                break
+        text = "".join(pieces)
+        prompt_tokens = sum(self.count_tokens(m.get("content", "")) for m in messages)
+        # Streamed chunks are usually one token each; count properly when the text allows.
+        if text:
+            completion_tokens = max(completion_tokens, self.count_tokens(text))
+        return Generation(text, prompt_tokens, completion_tokens, first_ms,
+                          (time.perf_counter() - started) * 1000)

@@ -1,0 +1,41 @@
+"""What the registry knows about a model before loading it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    id: str
+    task: str  # sentiment | embedding | generation
+    backend: str  # onnx | lexicon | hf | llama_cpp
+    version: str
+    origin: str  # shipped | package | user
+    path: Path | None  # model directory, or the .gguf file; None when not resolvable here
+    size_bytes: int
+    min_ram_mb: int
+    min_cores: int
+    licence: str
+    quality: float | None = None  # weighted F1 on TFNS valid, for classifiers that report it
+    reference_latency_ms: float | None = None  # per item (classifiers) or per token (generators)
+    description: str = ""
+    missing_reason: str = ""  # set when the files cannot be found (package not installed…)
+    manifest: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+
+    @property
+    def present(self) -> bool:
+        return not self.missing_reason
+
+    def estimated_ram_mb(self) -> float:
+        """Rough resident cost once loaded; measured RSS deltas replace it after a benchmark."""
+        size_mb = self.size_bytes / 1e6
+        if self.backend == "llama_cpp":
+            return max(self.min_ram_mb, size_mb * 1.3 + 60)  # weights + KV cache at 2k context
+        if self.backend == "hf":
+            return max(self.min_ram_mb, size_mb * 2.5 + 300)  # torch runtime overhead
+        if self.backend == "onnx":
+            return max(self.min_ram_mb, size_mb * 3 + 40)  # int8 weights dequantised workspaces
+        return float(max(self.min_ram_mb, 20))
