@@ -42,7 +42,11 @@ def main(argv: list[str] | None = None) -> int:
         from app.runtime import data_dir_from_args
 
         setup_logging(data_dir_from_args(args), args.debug)
-        return int(args.func(args) or 0)
+        try:
+            return int(args.func(args) or 0)
+        except BrokenPipeError:  # e.g. `signaldesk models --json | head`
+            sys.stderr.close()
+            return 0
     from app.gui import run_gui
 
     return run_gui(args)

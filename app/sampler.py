@@ -28,6 +28,9 @@ class ProcessMonitor(QObject):
     def stop(self) -> None:
         self._timer.stop()
 
+    def is_active(self) -> bool:
+        return self._timer.isActive()
+
     def sample_now(self) -> None:
         self.last = self._sampler.sample()
         self.sampled.emit(self.last)

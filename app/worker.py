@@ -21,7 +21,7 @@ from engine import __version__
 from engine.config import Config
 from engine.engine import Engine
 from engine.hardware import HardwareProfile
-from engine.textinput import PreparedItems, prepare_items
+from engine.textinput import EmptyInputError, PreparedItems, prepare_items
 from engine.types import ModelStatus
 from engine.types import Signal as NewsSignal
 
@@ -31,8 +31,37 @@ log = logging.getLogger(__name__)
 EMIT_INTERVAL_S = 0.05
 
 
-class EmptyInputError(ValueError):
-    """Nothing to analyse: the paste or file held only blank lines."""
+__all__ = ["EmptyInputError", "EngineClient", "EngineInfo", "EngineWorker", "Submission",
+           "SignalBatch", "AnalysisDone"]
+
+
+class CancelToken:
+    """Cancels every request submitted up to the moment ``cancel`` is called.
+
+    Per-request rather than a shared flag, so a Cancel pressed before a queued request
+    starts is not lost, and cancelling one request never cancels the next submission.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._last_submitted = 0
+        self._cancel_upto = 0
+
+    def submitted(self, request_id: int) -> None:
+        with self._lock:
+            self._last_submitted = max(self._last_submitted, request_id)
+
+    def cancel(self) -> None:
+        with self._lock:
+            self._cancel_upto = self._last_submitted
+
+    def cancel_all(self) -> None:
+        with self._lock:
+            self._cancel_upto = 1 << 62
+
+    def is_cancelled(self, request_id: int) -> bool:
+        with self._lock:
+            return request_id <= self._cancel_upto
 
 
 @dataclass(frozen=True)
@@ -75,7 +104,7 @@ class EngineWorker(QObject):
     failed = Signal(str)
     stopped = Signal()
 
-    def __init__(self, config: Config, data_dir: Path, cancel: threading.Event) -> None:
+    def __init__(self, config: Config, data_dir: Path, cancel: CancelToken) -> None:
         super().__init__()
         self._config = config
         self._data_dir = data_dir
@@ -84,6 +113,7 @@ class EngineWorker(QObject):
 
     @Slot()
     def start(self) -> None:
+        threading.current_thread().name = "engine"  # log lines say which thread wrote them
         try:
             self._engine = Engine(self._config, self._data_dir)
             info = EngineInfo(__version__, str(self._data_dir), self._engine.hardware,
@@ -101,6 +131,7 @@ class EngineWorker(QObject):
     def analyze(self, request_id: int, prepared: PreparedItems, source: str) -> None:
         if self._engine is None:
             self.failed.emit("The engine is not running; nothing was analysed.")
+            self.analysisDone.emit(AnalysisDone(request_id, 0, len(prepared.items), False, 0.0))
             return
         started = time.perf_counter()
         total = len(prepared.items)
@@ -108,10 +139,9 @@ class EngineWorker(QObject):
         pending: list[NewsSignal] = []
         last_emit = 0.0
         batch = max(1, self._config.batch_size)
-        self._cancel.clear()
         try:
             for start in range(0, total, batch):
-                if self._cancel.is_set():
+                if self._cancel.is_cancelled(request_id):
                     break
                 texts = prepared.items[start:start + batch]
                 cut = prepared.truncated[start:start + batch]
@@ -127,7 +157,7 @@ class EngineWorker(QObject):
             self.failed.emit(f"Analysis stopped after {done} of {total} items: {exc}")
         if pending:
             self.signalsAdded.emit(SignalBatch(request_id, tuple(pending), done, total))
-        self.analysisDone.emit(AnalysisDone(request_id, done, total, self._cancel.is_set(),
+        self.analysisDone.emit(AnalysisDone(request_id, done, total, done < total and self._cancel.is_cancelled(request_id),
                                             time.perf_counter() - started))
 
     @Slot()
@@ -157,7 +187,7 @@ class EngineClient(QObject):
         self.data_dir = data_dir
         self.info: EngineInfo | None = None
         self._ids = itertools.count(1)
-        self._cancel = threading.Event()
+        self._cancel = CancelToken()
         self._thread = QThread()
         self._thread.setObjectName("engine")
         self._worker = EngineWorker(config, data_dir, self._cancel)
@@ -185,17 +215,22 @@ class EngineClient(QObject):
         if not prepared.items:
             raise EmptyInputError("Nothing to analyse: paste one headline per line.")
         request_id = next(self._ids)
+        self._cancel.submitted(request_id)
         self._analyzeRequested.emit(request_id, prepared, source)
         return Submission(request_id, len(prepared.items), prepared.notice)
 
     def cancel(self) -> None:
-        self._cancel.set()
+        """Cancel every request submitted so far; scored rows are kept."""
+        self._cancel.cancel()
+
+    def is_running(self) -> bool:
+        return self._thread.isRunning()
 
     def shutdown(self, timeout_ms: int = 10_000) -> bool:
         """Stop the worker and join its thread; True when it ended in time."""
         if not self._thread.isRunning():
             return True
-        self._cancel.set()
+        self._cancel.cancel_all()
         self._stopRequested.emit()
         finished = self._thread.wait(timeout_ms)
         if not finished:

@@ -14,6 +14,10 @@ class InputDecodeError(ValueError):
     """A file's bytes are not text in a supported encoding."""
 
 
+class EmptyInputError(ValueError):
+    """Nothing to analyse: the paste or file held only blank lines."""
+
+
 @dataclass(frozen=True)
 class PreparedItems:
     items: tuple[str, ...]

@@ -1,0 +1,79 @@
+"""Fixtures for widget tests: a real engine on a real QThread, real monitor, real log bridge."""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import pytest  # noqa: E402
+from PySide6.QtCore import QSettings  # noqa: E402
+from PySide6.QtWidgets import QWidget  # noqa: E402
+
+from app.log_bridge import LogBridge, install_log_bridge  # noqa: E402
+from app.sampler import ProcessMonitor  # noqa: E402
+from app.worker import EngineClient  # noqa: E402
+from engine.config import Config  # noqa: E402
+from ui.main_window import MainWindow  # noqa: E402
+
+ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
+# Generous: the machine's CPUs are shared with model training. Waits end as soon as the condition holds.
+ENGINE_TIMEOUT_MS = 120_000
+
+
+def save_screenshot(widget: QWidget, name: str) -> Path:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    assert widget.grab().save(str(path)), f"could not save {path}"
+    return path
+
+
+@pytest.fixture
+def ui_data_dir(tmp_path: Path) -> Path:
+    path = tmp_path / "data"
+    path.mkdir(exist_ok=True)
+    return path
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> QSettings:
+    return QSettings(str(tmp_path / "signaldesk.ini"), QSettings.Format.IniFormat)
+
+
+@pytest.fixture
+def log_bridge(qtbot):
+    bridge = install_log_bridge()
+    yield bridge
+    logging.getLogger().removeHandler(bridge.handler)
+
+
+@pytest.fixture
+def client(qtbot, ui_data_dir: Path):
+    engine_client = EngineClient(Config(), ui_data_dir)
+    yield engine_client
+    assert engine_client.shutdown(), "engine thread did not stop"
+
+
+@pytest.fixture
+def monitor(qtbot):
+    process_monitor = ProcessMonitor(interval_s=0.2)  # fast, so the Monitor test need not wait long
+    yield process_monitor
+    process_monitor.stop()
+
+
+def start_window(qtbot, client: EngineClient, monitor: ProcessMonitor, bridge: LogBridge,
+                 settings: QSettings) -> MainWindow:
+    window = MainWindow(client, monitor, bridge, settings)
+    qtbot.addWidget(window)
+    window.show()
+    with qtbot.waitSignal(client.ready, timeout=ENGINE_TIMEOUT_MS):
+        client.start()
+        monitor.start()
+    return window
+
+
+@pytest.fixture
+def window(qtbot, client, monitor, log_bridge, settings) -> MainWindow:
+    return start_window(qtbot, client, monitor, log_bridge, settings)

@@ -1,0 +1,137 @@
+"""Table model for analysed news signals: one row per ``engine.types.Signal``, append-only."""
+
+from __future__ import annotations
+
+import html
+import time
+from typing import Any, Sequence
+
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+
+from engine.types import Signal
+from ui.theme import is_dark, label_colors
+
+COLUMNS = ("Time", "Source", "Tickers", "Label", "Confidence", "Model", "Text")
+COL_TIME, COL_SOURCE, COL_TICKERS, COL_LABEL, COL_CONFIDENCE, COL_MODEL, COL_TEXT = range(len(COLUMNS))
+
+_HEADER_TIPS = (
+    "When the item was received (local time)",
+    "Where the item came from (paste, file, feed…)",
+    "Cashtags and tickers found in the text",
+    "Sentiment label from the active model",
+    "Probability of the chosen label (uncalibrated)",
+    "Model id and version that scored the item",
+    "The item as scored (long items are cut)",
+)
+
+# The Signal itself, for code that needs more than the cell text.
+SIGNAL_ROLE = Qt.ItemDataRole.UserRole
+# Sort keys: numbers where display text would sort wrongly ("9%" > "10%").
+SORT_ROLE = Qt.ItemDataRole.UserRole + 1
+
+_Index = QModelIndex | QPersistentModelIndex
+
+
+class SignalTableModel(QAbstractTableModel):
+    """Rows are kept in arrival order; sorting is left to a QSortFilterProxyModel."""
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self._rows: list[Signal] = []
+
+    # -- mutation -----------------------------------------------------------------------
+    def append(self, signals: Sequence[Signal]) -> None:
+        """One beginInsertRows per call, so a whole engine batch costs one view update."""
+        if not signals:
+            return
+        first = len(self._rows)
+        self.beginInsertRows(QModelIndex(), first, first + len(signals) - 1)
+        self._rows.extend(signals)
+        self.endInsertRows()
+
+    def set_signals(self, signals: Sequence[Signal]) -> None:
+        """Replace the contents (history at startup), keeping rows added since that are not in it."""
+        known = {s.id for s in signals if s.id is not None}
+        extra = [s for s in self._rows if s.id is None or s.id not in known]
+        self.beginResetModel()
+        self._rows = list(signals) + extra
+        self.endResetModel()
+
+    def signal_at(self, row: int) -> Signal:
+        return self._rows[row]
+
+    # -- Qt model API -------------------------------------------------------------------
+    def rowCount(self, parent: _Index = QModelIndex()) -> int:
+        return 0 if parent.isValid() else len(self._rows)
+
+    def columnCount(self, parent: _Index = QModelIndex()) -> int:
+        return 0 if parent.isValid() else len(COLUMNS)
+
+    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if orientation != Qt.Orientation.Horizontal or not 0 <= section < len(COLUMNS):
+            return None
+        if role == Qt.ItemDataRole.DisplayRole:
+            return COLUMNS[section]
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return _HEADER_TIPS[section]
+        return None
+
+    def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid() or index.row() >= len(self._rows):
+            return None
+        sig = self._rows[index.row()]
+        col = index.column()
+        if role == Qt.ItemDataRole.DisplayRole:
+            return _display(sig, col)
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return _tooltip(sig)
+        if role == SORT_ROLE:
+            if col == COL_TIME:
+                return index.row()  # arrival order: exact, even for items of one batch
+            if col == COL_CONFIDENCE:
+                return sig.confidence
+            return _display(sig, col)
+        if role == SIGNAL_ROLE:
+            return sig
+        if col == COL_LABEL and role in (Qt.ItemDataRole.ForegroundRole, Qt.ItemDataRole.BackgroundRole):
+            colors = label_colors(sig.label, is_dark())
+            if colors is None:
+                return None
+            return colors[0] if role == Qt.ItemDataRole.ForegroundRole else colors[1]
+        if role == Qt.ItemDataRole.TextAlignmentRole:
+            if col == COL_CONFIDENCE:
+                return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            if col == COL_LABEL:
+                return int(Qt.AlignmentFlag.AlignCenter)
+        return None
+
+
+def _display(sig: Signal, col: int) -> str:
+    if col == COL_TIME:
+        return time.strftime("%H:%M:%S", time.localtime(sig.received_at))
+    if col == COL_SOURCE:
+        return sig.source
+    if col == COL_TICKERS:
+        return ", ".join(sig.entities)
+    if col == COL_LABEL:
+        return sig.label
+    if col == COL_CONFIDENCE:
+        return f"{sig.confidence:.0%}"
+    if col == COL_MODEL:
+        return f"{sig.model_id} {sig.model_version}"
+    if col == COL_TEXT:
+        return sig.text
+    return ""
+
+
+def _tooltip(sig: Signal) -> str:
+    # Rich text so Qt word-wraps long items instead of drawing a screen-wide tooltip.
+    when = time.strftime("%A %d %B %Y, %H:%M:%S %Z", time.localtime(sig.received_at))
+    probs = " · ".join(f"{name} {p:.1%}" for name, p in sig.probabilities.items())
+    extra = " (cut to the maximum item length)" if sig.truncated else ""
+    return (
+        f"<p>{html.escape(sig.text)}</p>"
+        f"<p><b>{html.escape(sig.label)}</b> {sig.confidence:.1%} — {probs}<br>"
+        f"{html.escape(when)} · {html.escape(sig.source)}{extra}<br>"
+        f"{html.escape(sig.model_id)} {html.escape(sig.model_version)}, {sig.latency_ms:.1f} ms</p>"
+    )

@@ -1,0 +1,385 @@
+"""News panel: paste or drop headlines, analyse them on the engine thread, list the signals."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QMimeData, QSortFilterProxyModel, Qt, Signal, Slot
+from PySide6.QtGui import QDragEnterEvent, QDropEvent, QKeyEvent, QKeySequence, QShortcut, QTextCursor
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QMessageBox,
+    QPlainTextEdit,
+    QProgressBar,
+    QPushButton,
+    QSplitter,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from engine.textinput import EmptyInputError
+from engine.textinput import InputDecodeError, read_text_file
+from ui.models.signal_table import (
+    COL_CONFIDENCE,
+    COL_LABEL,
+    COL_MODEL,
+    COL_SOURCE,
+    COL_TICKERS,
+    COL_TIME,
+    SORT_ROLE,
+    SignalTableModel,
+)
+from ui.theme import MESSAGE_STYLES
+
+if TYPE_CHECKING:
+    from app.worker import AnalysisDone, EngineClient, SignalBatch
+
+# A paste box holding more than this would make the UI thread crawl; the engine cuts items anyway.
+MAX_FILE_BYTES = 16 * 1024 * 1024
+
+
+def local_files(mime: QMimeData) -> list[Path]:
+    if not mime.hasUrls():
+        return []
+    return [Path(url.toLocalFile()) for url in mime.urls() if url.isLocalFile()]
+
+
+class PasteBox(QPlainTextEdit):
+    """The paste box: Ctrl+Enter submits, dropped files are handed to the panel, not pasted as paths."""
+
+    submitRequested = Signal()
+    filesDropped = Signal(list)
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        # Also handled here (not only by the panel's QShortcut) so it works before the
+        # window is active, e.g. right after launch or under an offscreen platform.
+        if (event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter)
+                and event.modifiers() & Qt.KeyboardModifier.ControlModifier):
+            event.accept()
+            self.submitRequested.emit()
+            return
+        super().keyPressEvent(event)
+
+    def canInsertFromMimeData(self, source: QMimeData) -> bool:
+        return bool(local_files(source)) or super().canInsertFromMimeData(source)
+
+    def insertFromMimeData(self, source: QMimeData) -> None:
+        files = local_files(source)
+        if files:
+            self.filesDropped.emit(files)
+        else:
+            super().insertFromMimeData(source)
+
+
+class NewsPanel(QWidget):
+    statusMessage = Signal(str)  # short, transient text for the main window's status bar
+
+    def __init__(self, client: EngineClient, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("newsPanel")
+        self._client = client
+        self._active: int | None = None  # request id of the paste being analysed
+        self._active_rows = 0
+        self._submitted_text = ""
+        self.setAcceptDrops(True)
+
+        self.paste_box = PasteBox()
+        self.paste_box.setObjectName("pasteBox")
+        self.paste_box.setPlaceholderText(
+            "One headline per line…  (paste text, drop a .txt file, or File ▸ Open; Ctrl+Enter analyses)"
+        )
+        self.paste_box.setTabChangesFocus(True)
+        self.paste_box.submitRequested.connect(self.submit)
+        self.paste_box.filesDropped.connect(self.load_files)
+
+        self.analyze_button = QPushButton("Analyze")
+        self.analyze_button.setObjectName("analyzeButton")
+        self.analyze_button.setToolTip("Score every non-blank line (Ctrl+Enter)")
+        self.analyze_button.clicked.connect(self.submit)
+
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setObjectName("cancelButton")
+        self.cancel_button.setToolTip("Stop after the current batch; rows already scored are kept")
+        self.cancel_button.clicked.connect(self.cancel)
+        self.cancel_button.hide()
+
+        self.progress = QProgressBar()
+        self.progress.setObjectName("analyzeProgress")
+        self.progress.setFormat("%v / %m items")
+        self.progress.setMaximumWidth(260)
+        self.progress.hide()
+
+        self.message = QLabel()
+        self.message.setObjectName("newsMessage")
+        self.message.setWordWrap(True)
+        self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.message.hide()
+
+        self.row_count = QLabel()
+        self.row_count.setObjectName("rowCountLabel")
+
+        self.model = SignalTableModel(self)
+        self.proxy = QSortFilterProxyModel(self)
+        self.proxy.setObjectName("signalProxy")
+        self.proxy.setSourceModel(self.model)
+        self.proxy.setSortRole(SORT_ROLE)
+        self.proxy.setSortCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
+
+        self.table = QTableView()
+        self.table.setObjectName("signalTable")
+        self.table.setModel(self.proxy)
+        self._setup_table()
+
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.analyze_button)
+        buttons.addWidget(self.cancel_button)
+        buttons.addWidget(self.progress)
+        buttons.addStretch(1)
+        buttons.addWidget(self.row_count)
+
+        top = QWidget()
+        top_layout = QVBoxLayout(top)
+        top_layout.setContentsMargins(0, 0, 0, 0)
+        top_layout.addWidget(self.paste_box, 1)
+        top_layout.addLayout(buttons)
+        top_layout.addWidget(self.message)
+
+        self.splitter = QSplitter(Qt.Orientation.Vertical)
+        self.splitter.setObjectName("newsSplitter")
+        self.splitter.setChildrenCollapsible(False)
+        self.splitter.addWidget(top)
+        self.splitter.addWidget(self.table)
+        self.splitter.setStretchFactor(0, 1)
+        self.splitter.setStretchFactor(1, 3)
+
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.splitter)
+
+        # Ctrl+Enter from anywhere in the panel (e.g. while the table has focus).
+        for keys in ("Ctrl+Return", "Ctrl+Enter"):
+            shortcut = QShortcut(QKeySequence(keys), self)
+            shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+            shortcut.activated.connect(self.submit)
+
+        client.ready.connect(self._on_ready)
+        client.history.connect(self._on_history)
+        client.signalsAdded.connect(self._on_signals_added)
+        client.analysisDone.connect(self._on_analysis_done)
+        client.failed.connect(self._on_failed)
+        self._update_row_count()
+
+    def _setup_table(self) -> None:
+        view = self.table
+        view.setSortingEnabled(False)
+        view.setAlternatingRowColors(True)
+        view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        view.setWordWrap(False)
+        view.setTextElideMode(Qt.TextElideMode.ElideRight)
+        view.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
+        vheader = view.verticalHeader()
+        vheader.hide()
+        # Fixed row heights keep scrolling cheap with thousands of rows.
+        vheader.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+        vheader.setDefaultSectionSize(view.fontMetrics().height() + 8)
+        header = view.horizontalHeader()
+        header.setHighlightSections(False)
+        header.setStretchLastSection(True)
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        fm = view.fontMetrics()
+        pad = 28  # cell margins plus room for the sort arrow
+        widths = {
+            COL_TIME: fm.horizontalAdvance("00:00:00"),
+            COL_SOURCE: fm.horizontalAdvance("Source"),
+            COL_TICKERS: fm.horizontalAdvance("AAPL, MSFT"),
+            COL_LABEL: fm.horizontalAdvance("bullish"),
+            COL_CONFIDENCE: fm.horizontalAdvance("Confidence"),
+            COL_MODEL: fm.horizontalAdvance("lexicon-fin 1.0.0"),
+        }
+        for col, width in widths.items():
+            view.setColumnWidth(col, width + pad)
+        header.setMinimumSectionSize(fm.horizontalAdvance("Text") + pad)
+        # Unsorted (source order = arrival order, newest at the bottom) until the user clicks a header.
+        header.setSortIndicator(-1, Qt.SortOrder.AscendingOrder)
+        view.setSortingEnabled(True)
+
+    # -- actions ------------------------------------------------------------------------
+    @Slot()
+    def submit(self) -> None:
+        if self._active is not None:
+            self.show_message("Still analysing the previous paste: wait for it or press Cancel.", "warning")
+            return
+        text = self.paste_box.toPlainText()
+        try:
+            submission = self._client.submit_text(text, "paste")
+        except EmptyInputError as exc:
+            self.show_message(str(exc), "warning")
+            self.paste_box.setFocus()
+            return
+        self._active = submission.request_id
+        self._active_rows = 0
+        self._submitted_text = text
+        # Accepted: clear via a cursor edit, not clear(), so Ctrl+Z can still bring the text back.
+        cursor = QTextCursor(self.paste_box.document())
+        cursor.select(QTextCursor.SelectionType.Document)
+        cursor.removeSelectedText()
+        if submission.notice:
+            self.show_message(f"{submission.notice}.", "warning")
+        else:
+            self.hide_message()
+        self._set_running(True, submission.items)
+
+    @Slot()
+    def cancel(self) -> None:
+        if self._active is not None:
+            self._client.cancel()
+            self.cancel_button.setEnabled(False)
+            self.cancel_button.setText("Cancelling…")
+
+    def load_files(self, paths: list[Path]) -> None:
+        for path in paths:
+            if not self.load_file(path):
+                break
+
+    def load_file(self, path: str | Path) -> bool:
+        """Append a UTF-8 text file to the paste box; on any error say why and change nothing."""
+        path = Path(path)
+        try:
+            size = path.stat().st_size
+            if size > MAX_FILE_BYTES:
+                raise InputDecodeError(
+                    f"{path.name} is {size / 1_048_576:.1f} MB; the paste box takes files up to "
+                    f"{MAX_FILE_BYTES // 1_048_576} MB. Split the file and try again; nothing was imported."
+                )
+            text = read_text_file(path)
+        except (InputDecodeError, OSError) as exc:
+            if isinstance(exc, InputDecodeError):
+                reason = str(exc)
+            else:
+                reason = f"{path.name}: {exc.strerror or exc}. Nothing was imported."
+            # Inline too, so the reason is still on screen after the dialog is dismissed.
+            self.show_message(reason, "error")
+            QMessageBox.critical(self, "Cannot open file", reason)
+            return False
+        lines = sum(1 for line in text.splitlines() if line.strip())
+        if not lines:
+            self.show_message(f"{path.name} holds no text; nothing was added.", "warning")
+            return True
+        existing = self.paste_box.toPlainText()
+        cursor = QTextCursor(self.paste_box.document())
+        cursor.movePosition(QTextCursor.MoveOperation.End)
+        if existing and not existing.endswith("\n"):
+            cursor.insertText("\n")
+        cursor.insertText(text)  # appended, so anything already pasted is kept
+        self.paste_box.setTextCursor(cursor)
+        self.show_message(
+            f"Loaded {lines:,} line{'s' if lines != 1 else ''} from {path.name}. "
+            "Press Analyze (Ctrl+Enter) to score them.", "info")
+        self.statusMessage.emit(f"Loaded {path.name}")
+        return True
+
+    # -- inline message -----------------------------------------------------------------
+    def show_message(self, text: str, kind: str = "info") -> None:
+        self.message.setStyleSheet(MESSAGE_STYLES.get(kind, MESSAGE_STYLES["info"]))
+        self.message.setProperty("kind", kind)
+        self.message.setText(text)
+        self.message.show()
+
+    def hide_message(self) -> None:
+        self.message.clear()
+        self.message.hide()
+
+    # -- drag and drop onto the panel (table, buttons, margins) --------------------------
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        if local_files(event.mimeData()):
+            event.acceptProposedAction()
+
+    def dragMoveEvent(self, event) -> None:
+        if local_files(event.mimeData()):
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        files = local_files(event.mimeData())
+        if files:
+            event.acceptProposedAction()
+            self.load_files(files)
+
+    # -- engine results -----------------------------------------------------------------
+    def _set_running(self, running: bool, total: int = 0) -> None:
+        self.analyze_button.setEnabled(not running)
+        self.cancel_button.setVisible(running)
+        self.cancel_button.setEnabled(True)
+        self.cancel_button.setText("Cancel")
+        self.progress.setVisible(running)
+        if running:
+            self.progress.setRange(0, max(1, total))
+            self.progress.setValue(0)
+
+    def _at_bottom(self) -> bool:
+        bar = self.table.verticalScrollBar()
+        return bar.value() >= bar.maximum() - 2
+
+    def _update_row_count(self) -> None:
+        n = self.model.rowCount()
+        self.row_count.setText(f"{n:,} signal{'' if n == 1 else 's'}")
+
+    def _fit_model_column(self, names: set[str]) -> None:
+        """Widen the Model column for the names in use (ids vary: lexicon-fin, finsent-minilm-l6, …)."""
+        if not names:
+            return
+        fm = self.table.fontMetrics()
+        needed = max(fm.horizontalAdvance(name) for name in names) + 28
+        if needed > self.table.columnWidth(COL_MODEL):
+            self.table.setColumnWidth(COL_MODEL, needed)
+
+    @Slot(object)
+    def _on_ready(self, info) -> None:
+        self._fit_model_column({f"{info.sentiment.model_id} {info.sentiment.version}"})
+
+    @Slot(object)
+    def _on_history(self, signals) -> None:
+        self._fit_model_column({f"{s.model_id} {s.model_version}" for s in signals})
+        self.model.set_signals(signals)
+        self._update_row_count()
+        self.table.scrollToBottom()
+
+    @Slot(object)
+    def _on_signals_added(self, batch: SignalBatch) -> None:
+        follow = self._at_bottom()
+        self.model.append(batch.signals)
+        self._update_row_count()
+        if follow:
+            self.table.scrollToBottom()
+        if batch.request_id == self._active:
+            self._active_rows += len(batch.signals)
+            self.progress.setRange(0, max(1, batch.total))
+            self.progress.setValue(batch.done)
+
+    @Slot(object)
+    def _on_analysis_done(self, done: AnalysisDone) -> None:
+        if done.request_id != self._active:
+            return
+        self._active = None
+        self._set_running(False)
+        if done.cancelled:
+            self.show_message(f"Cancelled: {done.scored:,} of {done.total:,} items were scored and kept.", "info")
+        took = f"{done.elapsed_s * 1000:.0f} ms" if done.elapsed_s < 1 else f"{done.elapsed_s:.1f} s"
+        self.statusMessage.emit(
+            f"Scored {done.scored:,} of {done.total:,} item{'' if done.total == 1 else 's'} in {took}"
+        )
+
+    @Slot(str)
+    def _on_failed(self, message: str) -> None:
+        self.show_message(message, "error")
+        if self._active is None:
+            return
+        # The worker may not send analysisDone after a failure; end the request here.
+        self._active = None
+        self._set_running(False)
+        if self._active_rows == 0 and not self.paste_box.toPlainText().strip():
+            self.paste_box.setPlainText(self._submitted_text)  # nothing scored: give the text back
