@@ -15,7 +15,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from PySide6.QtCore import QObject, QThread, Signal, Slot
+from PySide6.QtCore import QObject, QThread, QTimer, Signal, Slot
 
 from engine import __version__
 from engine.config import Config
@@ -88,6 +88,32 @@ class SignalBatch:
 
 
 @dataclass(frozen=True)
+class ModelsSnapshot:
+    """Everything the Models panel shows, taken at one moment."""
+
+    models: tuple  # tuple[engine.models.manager.ModelInfo, ...]
+    loaded: tuple  # tuple[engine.models.cache.LoadedModel, ...]
+    explanations: dict  # task -> "why this model"
+    sentiment: ModelStatus
+
+
+@dataclass(frozen=True)
+class BenchmarkProgress:
+    model_id: str
+    done: int
+    total: int
+    stage: str
+
+
+@dataclass(frozen=True)
+class BenchmarkOutcome:
+    model_id: str
+    result: dict | None  # BenchmarkResult.to_dict()
+    error: str
+    cancelled: bool
+
+
+@dataclass(frozen=True)
 class AnalysisDone:
     request_id: int
     scored: int
@@ -103,13 +129,22 @@ class EngineWorker(QObject):
     analysisDone = Signal(object)  # AnalysisDone
     failed = Signal(str)
     stopped = Signal()
+    modelsChanged = Signal(object)  # ModelsSnapshot
+    modelEvent = Signal(object)  # engine.models.manager.ModelEvent
+    modelError = Signal(str)
+    benchmarkProgress = Signal(object)  # BenchmarkProgress
+    benchmarkDone = Signal(object)  # BenchmarkOutcome
 
-    def __init__(self, config: Config, data_dir: Path, cancel: CancelToken) -> None:
+    def __init__(self, config: Config, data_dir: Path, cancel: CancelToken,
+                 benchmark_cancel: threading.Event | None = None) -> None:
         super().__init__()
         self._config = config
         self._data_dir = data_dir
         self._cancel = cancel
+        self._benchmark_cancel = benchmark_cancel or threading.Event()
+        self._benchmark_thread: threading.Thread | None = None
         self._engine: Engine | None = None
+        self._idle_timer: QTimer | None = None
 
     @Slot()
     def start(self) -> None:
@@ -118,8 +153,15 @@ class EngineWorker(QObject):
             self._engine = Engine(self._config, self._data_dir)
             info = EngineInfo(__version__, str(self._data_dir), self._engine.hardware,
                               self._engine.sentiment_status)
+            # Manager events arrive on whichever thread caused them; Qt queues them to the UI.
+            self._engine.models.subscribe(self._on_model_event)
             self.ready.emit(info)
             self.history.emit(tuple(self._engine.recent_signals(self._config_history_limit())))
+            self.refreshModels()
+            self._idle_timer = QTimer(self)
+            self._idle_timer.setInterval(60_000)
+            self._idle_timer.timeout.connect(self._engine.models.sweep_idle)
+            self._idle_timer.start()
         except Exception as exc:  # the UI must hear about it instead of waiting forever
             log.exception("engine failed to start")
             self.failed.emit(f"The engine could not start: {exc}")
@@ -160,8 +202,85 @@ class EngineWorker(QObject):
         self.analysisDone.emit(AnalysisDone(request_id, done, total, done < total and self._cancel.is_cancelled(request_id),
                                             time.perf_counter() - started))
 
+    # --- models ------------------------------------------------------------------------------
+    def _on_model_event(self, event) -> None:
+        self.modelEvent.emit(event)
+        if self._engine is not None and QThread.currentThread() is self.thread():
+            self.refreshModels()
+
+    @Slot()
+    def refreshModels(self) -> None:
+        if self._engine is None:
+            return
+        models = self._engine.models
+        infos = tuple(models.all_models())
+        explanations = {task: models.explain(task) for task in ("sentiment", "embedding", "generation")}
+        self.modelsChanged.emit(ModelsSnapshot(infos, tuple(models.loaded()), explanations,
+                                               self._engine.sentiment_status))
+
+    def _model_call(self, action, *args) -> None:
+        from engine.models.manager import ModelSwitchError
+        from engine.models.registry import ModelRegistryError
+
+        if self._engine is None:
+            self.modelError.emit("The engine is not running.")
+            return
+        try:
+            action(*args)
+        except (ModelSwitchError, ModelRegistryError, OSError) as exc:
+            self.modelError.emit(str(exc))
+        self.refreshModels()
+
+    @Slot(str, str)
+    def switchModel(self, task: str, model_id: str) -> None:
+        self._model_call(lambda: self._engine.models.switch(task, model_id))
+
+    @Slot(str, str, str, str)
+    def addModel(self, path: str, task: str, labels: str, model_id: str) -> None:
+        label_list = [x.strip() for x in labels.split(",") if x.strip()] or None
+        self._model_call(lambda: self._engine.models.add_user_model(Path(path), task or None, label_list,
+                                                                   model_id or None))
+
+    @Slot(str)
+    def removeModel(self, model_id: str) -> None:
+        self._model_call(lambda: self._engine.models.remove_user_model(model_id))
+
+    @Slot(str)
+    def runBenchmark(self, model_id: str) -> None:
+        """Benchmarks run on their own thread: scoring must not queue behind a minute of timing."""
+        if self._engine is None or (self._benchmark_thread and self._benchmark_thread.is_alive()):
+            self.benchmarkDone.emit(BenchmarkOutcome(model_id, None, "a benchmark is already running"
+                                                     if self._engine else "the engine is not running", False))
+            return
+        self._benchmark_cancel.clear()
+        engine = self._engine
+
+        def work() -> None:
+            from engine.models.benchmark import BenchmarkCancelled
+
+            try:
+                result = engine.models.benchmark(
+                    model_id,
+                    progress=lambda done, total, stage: self.benchmarkProgress.emit(
+                        BenchmarkProgress(model_id, done, total, stage)),
+                    cancelled=self._benchmark_cancel.is_set)
+                self.benchmarkDone.emit(BenchmarkOutcome(model_id, result.to_dict(), "", False))
+            except BenchmarkCancelled:
+                self.benchmarkDone.emit(BenchmarkOutcome(model_id, None, "", True))
+            except Exception as exc:  # report, never crash the desk
+                log.exception("benchmark of %s failed", model_id)
+                self.benchmarkDone.emit(BenchmarkOutcome(model_id, None, str(exc), False))
+
+        self._benchmark_thread = threading.Thread(target=work, name="benchmark", daemon=True)
+        self._benchmark_thread.start()
+
     @Slot()
     def stop(self) -> None:
+        self._benchmark_cancel.set()
+        if self._benchmark_thread is not None:
+            self._benchmark_thread.join(timeout=30)
+        if self._idle_timer is not None:
+            self._idle_timer.stop()
         if self._engine is not None:
             self._engine.close()
             self._engine = None
@@ -177,9 +296,19 @@ class EngineClient(QObject):
     signalsAdded = Signal(object)
     analysisDone = Signal(object)
     failed = Signal(str)
+    modelsChanged = Signal(object)
+    modelEvent = Signal(object)
+    modelError = Signal(str)
+    benchmarkProgress = Signal(object)
+    benchmarkDone = Signal(object)
 
     _analyzeRequested = Signal(int, object, str)
     _stopRequested = Signal()
+    _refreshModels = Signal()
+    _switchModel = Signal(str, str)
+    _addModel = Signal(str, str, str, str)
+    _removeModel = Signal(str)
+    _runBenchmark = Signal(str)
 
     def __init__(self, config: Config, data_dir: Path, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -190,7 +319,8 @@ class EngineClient(QObject):
         self._cancel = CancelToken()
         self._thread = QThread()
         self._thread.setObjectName("engine")
-        self._worker = EngineWorker(config, data_dir, self._cancel)
+        self._benchmark_cancel = threading.Event()
+        self._worker = EngineWorker(config, data_dir, self._cancel, self._benchmark_cancel)
         self._worker.moveToThread(self._thread)
         self._thread.started.connect(self._worker.start)
         self._thread.finished.connect(self._worker.deleteLater)
@@ -201,6 +331,13 @@ class EngineClient(QObject):
         self._worker.signalsAdded.connect(self.signalsAdded)
         self._worker.analysisDone.connect(self.analysisDone)
         self._worker.failed.connect(self.failed)
+        for name in ("modelsChanged", "modelEvent", "modelError", "benchmarkProgress", "benchmarkDone"):
+            getattr(self._worker, name).connect(getattr(self, name))
+        self._refreshModels.connect(self._worker.refreshModels)
+        self._switchModel.connect(self._worker.switchModel)
+        self._addModel.connect(self._worker.addModel)
+        self._removeModel.connect(self._worker.removeModel)
+        self._runBenchmark.connect(self._worker.runBenchmark)
 
     def _on_ready(self, info: EngineInfo) -> None:
         self.info = info
@@ -222,6 +359,25 @@ class EngineClient(QObject):
     def cancel(self) -> None:
         """Cancel every request submitted so far; scored rows are kept."""
         self._cancel.cancel()
+
+    # Model management: each call returns at once; answers arrive as signals.
+    def refresh_models(self) -> None:
+        self._refreshModels.emit()
+
+    def switch_model(self, task: str, model_id: str) -> None:
+        self._switchModel.emit(task, model_id)
+
+    def add_model(self, path: str, task: str = "", labels: str = "", model_id: str = "") -> None:
+        self._addModel.emit(path, task, labels, model_id)
+
+    def remove_model(self, model_id: str) -> None:
+        self._removeModel.emit(model_id)
+
+    def run_benchmark(self, model_id: str) -> None:
+        self._runBenchmark.emit(model_id)
+
+    def cancel_benchmark(self) -> None:
+        self._benchmark_cancel.set()
 
     def is_running(self) -> bool:
         return self._thread.isRunning()

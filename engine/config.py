@@ -69,6 +69,8 @@ def _apply(config: Config, values: Mapping[str, Any], source: str) -> Config:
     known = {f.name for f in fields(Config)}
     updates = {}
     for key, raw in values.items():
+        if isinstance(raw, dict):
+            continue  # a [section] belongs to a feature module (e.g. [risk]), not to Config
         if key not in known:
             log.warning("%s: unknown config key %r ignored", source, key)
             continue
@@ -104,17 +106,37 @@ def load_config(data_dir: Path | None = None, environ: Mapping[str, str] | None 
     return _apply(config, env_overrides(environ), "environment")
 
 
+def _render(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    return repr(value)
+
+
 def save_config_file(data_dir: Path, config: Config) -> Path:
-    """Write every non-default value; tomllib has no writer and our values are flat scalars."""
+    """Write every non-default value, keeping other modules' [sections] as they were.
+
+    tomllib has no writer; our values are flat scalars and sections hold scalars too.
+    """
+    path = Path(data_dir) / CONFIG_FILE_NAME
+    sections: dict[str, dict] = {}
+    if path.is_file():
+        try:
+            existing = tomllib.loads(path.read_text(encoding="utf-8"))
+            sections = {k: v for k, v in existing.items() if isinstance(v, dict)}
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError):
+            log.warning("%s was not valid TOML; its sections are not carried over", path)
     defaults = Config()
     lines = ["# SignalDesk settings (written by the app; environment variables override these)"]
     for f in fields(Config):
         value = getattr(config, f.name)
-        if value == getattr(defaults, f.name):
-            continue
-        rendered = f'"{value}"' if isinstance(value, str) else repr(value)
-        lines.append(f"{f.name} = {rendered}")
-    path = Path(data_dir) / CONFIG_FILE_NAME
+        if value != getattr(defaults, f.name):
+            lines.append(f"{f.name} = {_render(value)}")
+    for name, table in sections.items():
+        lines.append(f"\n[{name}]")
+        lines.extend(f"{key} = {_render(value)}" for key, value in table.items()
+                     if not isinstance(value, dict))
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path

@@ -42,3 +42,16 @@ def test_save_round_trip(tmp_path: Path) -> None:
     wanted = Config(batch_size=32, sentiment_model="lexicon", llm_max_inference_time_s=9.0)
     save_config_file(tmp_path, wanted)
     assert load_config(tmp_path, environ={}) == wanted
+
+
+def test_sections_of_other_modules_are_ignored_on_load_and_kept_on_save(tmp_path: Path, caplog) -> None:
+    (tmp_path / "config.toml").write_text('batch_size = 16\n\n[risk]\nmax_leverage = 0.5\nname = "desk \\"A\\""\n')
+    cfg = load_config(tmp_path, environ={})
+    assert cfg.batch_size == 16
+    assert "unknown config key" not in caplog.text
+    save_config_file(tmp_path, Config(batch_size=8))
+    import tomllib
+
+    saved = tomllib.loads((tmp_path / "config.toml").read_text())
+    assert saved["batch_size"] == 8
+    assert saved["risk"] == {"max_leverage": 0.5, "name": 'desk "A"'}

@@ -1,0 +1,293 @@
+"""Trade ideas on a real SQLite file: proposing, routing, review, audit, restart, export."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import math
+import sqlite3
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from engine.ideas import DecisionError, IdeaBook, LlmOpinion, blend_confidence
+from engine.market.demo import demo_files
+from engine.market.prices import MarketData
+from engine.risk.config import RiskConfig
+from engine.store import DB_FILE_NAME, Store
+from engine.types import Signal
+
+NOW = 1_750_000_000.0
+
+
+def _signal(text: str, symbols: tuple[str, ...], label: str, confidence: float) -> Signal:
+    rest = (1 - confidence) / 2
+    probs = {"bearish": (confidence, rest, rest), "bullish": (rest, confidence, rest),
+             "neutral": (rest, rest, confidence)}[label]
+    return Signal(None, NOW, "paste", text, symbols, label, probs, confidence, probs[1] - probs[0],
+                  "lexicon-fin", "1.0", 1.0)
+
+
+HEADLINES = [
+    ("$ACME beats estimates and raises guidance", ("ACME",), "bullish", 0.85),
+    ("$DUNE slides again as orders dry up", ("DUNE",), "bearish", 0.90),
+    ("$ZEPH plunges as auditors resign", ("ZEPH",), "bearish", 0.80),
+    ("$VOLT swings wildly on takeover talk", ("VOLT",), "bullish", 0.75),
+    ("$FXEU edges higher", ("FXEU",), "bullish", 0.90),
+    ("$AAPL unveils a phone", ("AAPL",), "bullish", 0.90),
+    ("$ACME mentioned in passing", ("ACME",), "bullish", 0.50),
+    ("Markets mixed", (), "neutral", 0.90),
+]
+
+
+@pytest.fixture
+def db(data_dir: Path) -> Path:
+    path = data_dir / DB_FILE_NAME
+    market = MarketData(path)
+    for f in demo_files():
+        market.import_csv(f, f.stem)
+    market.close()
+    return path
+
+
+@pytest.fixture
+def signals(db: Path) -> list[Signal]:
+    store = Store(db)
+    try:
+        return store.add_signals([_signal(*h) for h in HEADLINES])
+    finally:
+        store.close()
+
+
+@pytest.fixture
+def book(db: Path):
+    b = IdeaBook(db, clock=lambda: NOW)
+    yield b
+    b.close()
+
+
+def test_ideas_are_routed_by_regime_and_skips_are_explained(book: IdeaBook, signals: list[Signal]) -> None:
+    result = book.propose_from_signals(signals)
+    got = {i.symbol: (i.direction, i.strategy, i.regime) for i in result.ideas}
+    assert got == {
+        "ACME": ("long", "follow_news", "bull_trend"),           # follow in a bull trend
+        "DUNE": ("long", "fade_stretched_move", "bear_trend"),   # bearish news, stretched down: fade
+        "ZEPH": ("short", "follow_news", "crash"),               # follow in a crash
+        "VOLT": ("long", "follow_news", "high_vol"),
+    }
+    reasons = {(s.signal_id, s.symbol): s.reason for s in result.skipped}
+    by_text = {s.text: s.id for s in signals}
+    assert "not stretched" in reasons[(by_text["$FXEU edges higher"], "FXEU")]
+    assert reasons[(by_text["$AAPL unveils a phone"], "AAPL")] == "no market data for AAPL"
+    assert "below the idea threshold 0.70" in reasons[(by_text["$ACME mentioned in passing"], None)]
+    assert "no direction" in reasons[(by_text["Markets mixed"], None)]
+    assert all(i.state == "proposed" and 0 < i.size == i.proposed_size <= i.size_limit for i in result.ideas)
+
+
+def test_threshold_is_configurable(db: Path, signals: list[Signal]) -> None:
+    with IdeaBook(db, config=RiskConfig(idea_min_confidence=0.4)) as loose:
+        symbols = sorted(i.symbol for i in loose.propose_from_signals(signals).ideas)
+    assert symbols.count("ACME") == 2
+
+
+def test_unsaved_signals_and_duplicates_are_not_proposed(book: IdeaBook, signals: list[Signal]) -> None:
+    unsaved = _signal(*HEADLINES[0])
+    assert book.propose_from_signals([unsaved]).ideas == ()
+    first = book.propose_from_signals(signals)
+    again = book.propose_from_signals(signals)
+    assert again.ideas == () and sum("already proposed" in s.reason for s in again.skipped) == len(first.ideas)
+
+
+def test_an_idea_is_a_complete_immutable_snapshot(book: IdeaBook, signals: list[Signal], db: Path) -> None:
+    idea = next(i for i in book.propose_from_signals(signals).ideas if i.symbol == "ACME")
+    snap = idea.snapshot
+    assert hashlib.sha256(idea.snapshot_json.encode()).hexdigest() == idea.snapshot_sha256
+    passing = next(s.id for s in signals if s.text == "$ACME mentioned in passing")
+    assert snap["signal_ids"] == sorted([idea.signal_id, passing])  # every ACME headline so far
+    assert snap["model_versions"] == {"sentiment": "lexicon-fin@1.0"}
+    assert snap["features"]["symbol"] == "ACME" and snap["regime"]["name"] == "bull_trend"
+    assert snap["risk"]["level"] == idea.risk_level and snap["risk"]["factors"]
+    assert snap["sizing"]["fraction"] == idea.proposed_size and snap["sizing"]["stop_loss"] == idea.stop_loss
+    assert snap["strategy"]["strategy"] == "follow_news"
+    assert snap["risk_config_fingerprint"] == RiskConfig().fingerprint()
+    for words in ("Follow the news", "long ACME", "stop", "target", "nothing is executed", "days old"):
+        assert words in idea.rationale
+    conn = sqlite3.connect(db)
+    for sql in ("UPDATE ideas SET snapshot = '{}' WHERE id = ?", "UPDATE ideas SET size_limit = 1 WHERE id = ?",
+                "UPDATE ideas SET direction = 'short' WHERE id = ?", "DELETE FROM ideas WHERE id = ?"):
+        with pytest.raises(sqlite3.DatabaseError):
+            conn.execute(sql, (idea.id,))
+    conn.close()
+    assert book.get(idea.id) == idea
+
+
+def test_review_rules(book: IdeaBook, signals: list[Signal]) -> None:
+    ideas = {i.symbol: i for i in book.propose_from_signals(signals).ideas}
+    acme, dune, zeph = ideas["ACME"], ideas["DUNE"], ideas["ZEPH"]
+    with pytest.raises(DecisionError, match="note is required"):
+        book.decide(dune.id, "reject", "  ")
+    with pytest.raises(DecisionError, match="note is required"):
+        book.decide(dune.id, "edit", size=0.01)
+    with pytest.raises(DecisionError, match="above this idea's limit"):
+        book.decide(dune.id, "edit", "bigger", size=dune.size_limit + 0.01)
+    for bad in (0.0, -0.01, math.nan, math.inf):
+        with pytest.raises(DecisionError):
+            book.decide(dune.id, "edit", "odd", size=bad)
+    with pytest.raises(DecisionError, match="only an edit"):
+        book.decide(dune.id, "approve", size=0.01)
+    with pytest.raises(DecisionError, match="decision must be"):
+        book.decide(dune.id, "execute")
+    with pytest.raises(DecisionError, match="no idea"):
+        book.decide(99_999, "approve")
+    assert book.get(dune.id).size == dune.size and book.audit(dune.id)[-1].action == "propose"
+
+    edited = book.decide(dune.id, "edit", "half size, thin bounce", size=0.01)
+    assert (edited.state, edited.size, edited.proposed_size) == ("proposed", 0.01, dune.proposed_size)
+    assert book.decide(acme.id, "approve").state == "approved"
+    with pytest.raises(DecisionError, match="is approved"):
+        book.decide(acme.id, "approve")
+    assert book.decide(zeph.id, "reject", "auditor story unconfirmed").state == "rejected"
+    with pytest.raises(DecisionError, match="is rejected"):
+        book.decide(zeph.id, "approve")
+    assert [(a.action, a.from_state, a.to_state) for a in book.audit(dune.id)] == [
+        ("propose", None, "proposed"), ("edit_size", "proposed", "proposed")]
+    assert book.audit(dune.id)[-1].note == "half size, thin bounce" and book.audit(dune.id)[-1].size_before == dune.size
+    assert [i.id for i in book.list("approved")] == [acme.id]
+    assert [i.id for i in book.list("rejected")] == [zeph.id]
+
+
+def test_approval_respects_the_regime_leverage_cap(db: Path, signals: list[Signal]) -> None:
+    cfg = RiskConfig(leverage_bull_trend=0.06, idea_min_confidence=0.4, trend_min_gap=0.02)
+    with IdeaBook(db, config=cfg, tolerance="medium") as book:
+        acme = sorted((i for i in book.propose_from_signals(signals).ideas if i.symbol == "ACME"),
+                      key=lambda i: i.id)
+        assert len(acme) == 2 and all(i.size == 0.05 for i in acme)
+        book.decide(acme[0].id, "approve")
+        with pytest.raises(DecisionError, match="leverage cap"):
+            book.decide(acme[1].id, "approve")
+        book.decide(acme[1].id, "edit", "fit under the cap", size=0.01)
+        assert book.decide(acme[1].id, "approve").state == "approved"
+        assert book.gross_exposure() == pytest.approx(0.06)
+        view = book.portfolio()
+        assert view.gross == pytest.approx(0.06) and [e.symbol for e in view.exposures] == ["ACME"]
+
+
+def test_decisions_survive_reopening_the_database(db: Path, signals: list[Signal]) -> None:
+    with IdeaBook(db) as book:
+        ideas = {i.symbol: i for i in book.propose_from_signals(signals).ideas}
+        book.decide(ideas["ACME"].id, "approve", "clean beat")
+        book.decide(ideas["DUNE"].id, "edit", "smaller", size=0.005)
+        book.decide(ideas["ZEPH"].id, "reject", "no")
+        before = (book.list(), book.audit())
+    with IdeaBook(Store(db)) as reopened:
+        assert (reopened.list(), reopened.audit()) == before
+        assert reopened.get(ideas["ACME"].id).state == "approved"
+        assert reopened.get(ideas["DUNE"].id).size == 0.005
+        assert reopened.audit(ideas["ZEPH"].id)[-1].note == "no"
+
+
+def test_audit_is_append_only(book: IdeaBook, signals: list[Signal], db: Path) -> None:
+    idea = book.propose_from_signals(signals).ideas[0]
+    book.decide(idea.id, "approve", "ok")
+    conn = sqlite3.connect(db)
+    with pytest.raises(sqlite3.DatabaseError, match="append-only"):
+        conn.execute("UPDATE idea_audit SET note = 'rewritten'")
+    with pytest.raises(sqlite3.DatabaseError, match="append-only"):
+        conn.execute("DELETE FROM idea_audit")
+    conn.execute("INSERT INTO idea_audit (idea_id, at, action, to_state, size_after, actor) "
+                 "VALUES (?, 0, 'approve', 'approved', 0.01, 'test')", (idea.id,))  # appending still works
+    conn.commit()
+    conn.close()
+    assert [a.action for a in book.audit(idea.id)] == ["propose", "approve", "approve"]
+
+
+def test_export_csv_and_json(book: IdeaBook, signals: list[Signal], tmp_path: Path) -> None:
+    ideas = book.propose_from_signals(signals).ideas
+    book.decide(ideas[0].id, "reject", "stale data")
+    assert book.export(tmp_path / "ideas.json") == len(ideas)
+    payload = json.loads((tmp_path / "ideas.json").read_text(encoding="utf-8"))
+    assert "Nothing was sent" in payload["notice"] and len(payload["ideas"]) == len(ideas)
+    exported = {i["id"]: i for i in payload["ideas"]}
+    assert [a["action"] for a in exported[ideas[0].id]["audit"]] == ["propose", "reject"]
+    assert exported[ideas[0].id]["snapshot"]["sizing"]["fraction"] == ideas[0].proposed_size
+    assert book.export(tmp_path / "ideas.csv") == len(ideas)
+    with open(tmp_path / "ideas.csv", encoding="utf-8", newline="") as fh:
+        rows = {int(r["id"]): r for r in csv.DictReader(fh)}
+    assert rows[ideas[0].id]["state"] == "rejected" and rows[ideas[0].id]["last_note"] == "stale data"
+    assert "nothing is executed" in rows[ideas[0].id]["rationale"]
+    assert book.export(tmp_path / "approved.csv", state="approved") == 0
+    with pytest.raises(ValueError, match=".csv or .json"):
+        book.export(tmp_path / "ideas.xlsx")
+    assert not list(tmp_path.glob("*.part"))
+
+
+# --- confidence blending ------------------------------------------------------------------
+
+def test_blend_confidence() -> None:
+    assert blend_confidence(0.8).value == 0.8 and blend_confidence(0.8).llm is None
+    agree = blend_confidence(0.8, 0.9, llm_weight=0.3)
+    assert agree.value == pytest.approx(0.7 * 0.8 + 0.3 * 0.9) and agree.llm_agrees
+    disagree = blend_confidence(0.8, 0.9, llm_agrees=False, llm_weight=0.3)
+    assert disagree.value == pytest.approx(0.7 * 0.8 + 0.3 * 0.1)
+    for junk in (math.nan, 1.5, -0.1, "high", True):
+        ignored = blend_confidence(0.8, junk)  # type: ignore[arg-type]
+        assert ignored.value == 0.8 and ignored.llm is None and "ignored" in ignored.note
+    with pytest.raises(ValueError):
+        blend_confidence(math.nan)
+
+
+def test_llm_opinion_changes_ranking_confidence_but_never_size_limits_or_state(tmp_path: Path) -> None:
+    results = []
+    for name, with_llm in (("plain", False), ("llm", True)):
+        data = tmp_path / name
+        data.mkdir()
+        path = data / DB_FILE_NAME
+        market = MarketData(path)
+        for f in demo_files():
+            market.import_csv(f, f.stem)
+        market.close()
+        store = Store(path)
+        stored = store.add_signals([_signal(*h) for h in HEADLINES])
+        store.close()
+        llm = {s.id: LlmOpinion("bearish" if s.label == "bullish" else "bullish", 0.99, "llm", "q4")
+               for s in stored} if with_llm else None
+        with IdeaBook(path, clock=lambda: NOW) as book:
+            results.append(book.propose_from_signals(stored, llm=llm).ideas)
+    plain, advised = results
+    assert [(i.symbol, i.proposed_size, i.size_limit, i.state, i.stop_loss) for i in plain] == \
+        [(i.symbol, i.proposed_size, i.size_limit, i.state, i.stop_loss) for i in advised]
+    assert all(a.confidence < p.confidence for p, a in zip(plain, advised))
+    assert advised[0].snapshot["model_versions"]["llm"] == "llm@q4"
+
+
+def test_replayed_news_only_sees_bars_and_headlines_from_before_it(db: Path) -> None:
+    market = MarketData(db)
+    acme = market.bars("ACME")
+    market.close()
+    # A headline that arrived at noon on the day of bar 400 (bars are stamped at their open).
+    arrival = float(acme.ts[400] + 12 * 3600)
+    store = Store(db)
+    early, late = store.add_signals([
+        replace(_signal("$ACME loses a big contract", ("ACME",), "bearish", 0.9), received_at=arrival),
+        replace(_signal("$ACME later news", ("ACME",), "bearish", 0.9), received_at=arrival + 86_400 * 30),
+    ])
+    store.close()
+    with IdeaBook(db) as book:
+        result = book.propose_from_signals([early, late])
+    idea = next(i for i in result.ideas if i.signal_id == early.id)
+    snap = idea.snapshot
+    assert snap["features"]["as_of"] == int(acme.ts[399])  # bar 400 had not closed yet
+    assert snap["sizing"]["entry"] == acme.close[399]
+    assert snap["signal_ids"] == [early.id]  # the later headline is not in its news
+    assert late.id not in {s.signal_id for s in result.skipped if "had closed" in s.reason}
+
+
+def test_news_older_than_all_market_data_is_skipped(db: Path) -> None:
+    store = Store(db)
+    (old,) = store.add_signals([replace(_signal("$ACME in 1999", ("ACME",), "bullish", 0.9), received_at=9e8)])
+    store.close()
+    with IdeaBook(db) as book:
+        result = book.propose_from_signals([old])
+    assert result.ideas == () and "had closed" in result.skipped[0].reason
