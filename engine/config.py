@@ -41,6 +41,7 @@ class Config:
     fallback_after_calls: int = 20  # p95 over budget for this many calls -> lighter model
     model_idle_unload_s: float = 900.0
     intra_op_threads: int = 0  # 0 = let the runtime choose (physical cores)
+    llm_threads: int = 0  # 0 = half the physical cores, so scoring keeps the rest
     batch_size: int = 64
     max_item_chars: int = 2000  # longer items are cut, with a notice
     llm_max_inference_time_s: float = 30.0

@@ -69,7 +69,7 @@ def load_model(spec: ModelSpec, config: Config) -> Any:
     if spec.task == "generation" and spec.backend == "llama_cpp":
         from engine.generation.llama_backend import LlamaGenerator
 
-        model = LlamaGenerator(spec.path, n_threads=threads)
+        model = LlamaGenerator(spec.path, n_threads=config.llm_threads)
         model.count_tokens(WARM_UP_TEXT)  # a full generation would cost seconds at start-up
         return model
     raise ValueError(f"{spec.id}: cannot load task {spec.task!r} with backend {spec.backend!r}")

