@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -16,7 +17,8 @@ from engine.types import ModelStatus
 from ui.panels.models import ModelsPanel
 from ui.panels.monitor import MonitorPanel
 from ui.panels.news import NewsPanel
-from ui.panels.placeholder import calibration_panel, ideas_panel
+from ui.panels.ideas import IdeasPanel
+from ui.panels.placeholder import calibration_panel
 from ui.theme import ERROR_BADGE, WARNING_BADGE
 from ui.widgets.log_view import LogView
 
@@ -26,6 +28,7 @@ if TYPE_CHECKING:
     from app.worker import EngineClient, EngineInfo
 
 STATUS_MESSAGE_MS = 6000
+ALERT_MESSAGE_MS = 15000  # model fallbacks: long enough to be read
 
 # QSettings keys, in one place so a rename cannot silently drop a user's layout.
 KEY_GEOMETRY = "mainWindow/geometry"
@@ -47,12 +50,13 @@ class MainWindow(QMainWindow):
         self._monitor = monitor
         self._settings = settings
         self._shut_down = False
+        self._alert_until = 0.0  # routine messages wait while an alert is on show
 
         self.news = NewsPanel(client)
-        self.models = ModelsPanel()
+        self.models = ModelsPanel(client)
         self.monitor_panel = MonitorPanel()
         self.calibration = calibration_panel()
-        self.ideas = ideas_panel()
+        self.ideas = IdeasPanel(client)
         self.tabs = QTabWidget()
         self.tabs.setObjectName("mainTabs")
         self.tabs.setDocumentMode(True)
@@ -85,6 +89,10 @@ class MainWindow(QMainWindow):
         monitor.sampled.connect(self._on_sample)
         monitor.sampled.connect(self.monitor_panel.add_sample)
         self.news.statusMessage.connect(self.show_status)
+        self.ideas.statusMessage.connect(self.show_status)
+        self.models.statusMessage.connect(self.show_status)  # switches, benchmarks
+        self.models.alertMessage.connect(self.show_alert)  # fallbacks
+        client.modelsChanged.connect(self._on_models_changed)
         if client.info is not None:  # the engine may have started before the window was built
             self._on_ready(client.info)
         if monitor.last is not None:
@@ -148,14 +156,25 @@ class MainWindow(QMainWindow):
                  "<p>A desk for market news: paste or load headlines and score their sentiment "
                  "with a local model. Trade ideas are advice for human review; nothing is ever executed.</p>"]
         if info:
-            lines.append(f"<p>Sentiment model: {html.escape(info.sentiment.model_id)} "
-                         f"{html.escape(info.sentiment.version)}<br>Data folder: {html.escape(info.data_dir)}</p>")
+            # The serving model may have changed since startup (switch, fallback).
+            sentiment = self.models.snapshot.sentiment if self.models.snapshot else info.sentiment
+            lines.append(f"<p>Sentiment model: {html.escape(sentiment.model_id)} "
+                         f"{html.escape(sentiment.version)}<br>Data folder: {html.escape(info.data_dir)}</p>")
         QMessageBox.about(self, "About SignalDesk", "".join(lines))
 
     # -- status bar ---------------------------------------------------------------------
     @Slot(str)
     def show_status(self, message: str) -> None:
+        # A fallback usually lands just before "Scored …" of the same batch; it must not be
+        # replaced within milliseconds. Routine messages are dropped meanwhile.
+        if time.monotonic() < self._alert_until:
+            return
         self.statusBar().showMessage(message, STATUS_MESSAGE_MS)
+
+    @Slot(str)
+    def show_alert(self, message: str) -> None:
+        self._alert_until = time.monotonic() + ALERT_MESSAGE_MS / 1000
+        self.statusBar().showMessage(message, ALERT_MESSAGE_MS)
 
     @Slot(object)
     def _on_ready(self, info: EngineInfo) -> None:
@@ -173,6 +192,11 @@ class MainWindow(QMainWindow):
             self.model_status.setText(text)
             self.model_status.setStyleSheet("")
             self.model_status.setToolTip(f"{status.backend} backend")
+
+    @Slot(object)
+    def _on_models_changed(self, snapshot) -> None:
+        # Switches and fallbacks change the serving model after startup; keep the badge true.
+        self._show_model_status(snapshot.sentiment)
 
     @Slot(str)
     def _on_failed(self, message: str) -> None:

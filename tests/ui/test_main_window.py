@@ -69,7 +69,7 @@ def test_monitor_panel_plots_live_samples(window, qtbot):
     save_screenshot(window, "monitor_panel")
 
 
-def test_placeholder_panels_say_what_is_coming(window, qtbot):
+def test_calibration_says_what_is_coming_and_ideas_say_nothing_is_executed(window, qtbot):
     window.tabs.setCurrentWidget(window.calibration)
     text = window.calibration.findChild(type(window.model_status), "calibrationPanelBody").text()
     assert "ECE" in text and "Brier" in text and "isotonic" in text.lower()

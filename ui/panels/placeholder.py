@@ -53,18 +53,3 @@ def calibration_panel(parent: QWidget | None = None) -> ComingSoonPanel:
         "Until then the Confidence column in News is the model's raw, uncalibrated probability.",
         parent,
     )
-
-
-def ideas_panel(parent: QWidget | None = None) -> ComingSoonPanel:
-    return ComingSoonPanel(
-        "ideasPanel",
-        "Trade ideas: coming later",
-        "This panel will hold trade ideas proposed from scored news after risk checks:",
-        [
-            "each idea with its rationale, the signals behind it, risk and suggested size;",
-            "a review queue where an analyst approves or rejects each idea by hand;",
-            "every decision logged with who made it and when (an audit trail).",
-        ],
-        "Nothing is ever executed: ideas are advice for a human to review, never orders.",
-        parent,
-    )
