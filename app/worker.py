@@ -35,7 +35,6 @@ EMIT_INTERVAL_S = 0.05
 
 
 # The desk's default sizing tolerance until a settings field exists for it.
-IDEA_TOLERANCE = "medium"
 # Newest stored signals that "propose from stored news" considers (as the CLI's default).
 PROPOSE_LIMIT = 500
 
@@ -252,8 +251,9 @@ class EngineWorker(QObject):
     def _open_idea_book(self) -> IdeaBook | None:
         # A bad [risk] section must not stop news scoring: ideas report it when asked.
         try:
-            return IdeaBook(self._engine.store, config=load_risk_config(self._data_dir),
-                            tolerance=IDEA_TOLERANCE, actor=os_user())
+            risk_config = load_risk_config(self._data_dir)
+            return IdeaBook(self._engine.store, config=risk_config,
+                            tolerance=risk_config.tolerance, actor=os_user())
         except Exception as exc:
             log.exception("trade ideas are unavailable")
             self._ideas_problem = f"Trade ideas are unavailable: {exc}"

@@ -68,6 +68,7 @@ class RiskConfig:
     level_high: float = 0.65  # score at or above: high
 
     # --- sizing (fractions of equity, notional) ---
+    tolerance: str = "medium"  # the desk's default risk tolerance for proposed ideas
     fraction_low: float = 0.02
     fraction_medium: float = 0.05
     fraction_high: float = 0.10
@@ -154,6 +155,8 @@ def _validate(c: RiskConfig) -> list[str]:
         problems.append("need 0 < liquidity_thin_dollar_volume < liquidity_deep_dollar_volume")
     if not 0 < c.level_medium < c.level_high < 1:
         problems.append("need 0 < level_medium < level_high < 1")
+    if c.tolerance not in TOLERANCES:
+        problems.append(f"tolerance must be one of {', '.join(TOLERANCES)}")
     fractions = [c.fraction_low, c.fraction_medium, c.fraction_high, c.fraction_aggressive]
     if min(fractions) <= 0 or fractions != sorted(fractions):
         problems.append("tolerance fractions must be positive and ordered low <= medium <= high <= aggressive")
@@ -185,6 +188,8 @@ def _validate(c: RiskConfig) -> list[str]:
 
 def _coerce(name: str, raw: Any, source: str) -> Any:
     kind = {f.name: f.type for f in fields(RiskConfig)}[name]
+    if kind == "str":
+        return str(raw).strip().lower()
     try:
         if kind == "int":
             if isinstance(raw, float) and not raw.is_integer():

@@ -129,3 +129,17 @@ def test_portfolio_exposure_concentration_and_warnings() -> None:
     hedged = portfolio_view([Position("A", "long", 0.05), Position("B", "short", 0.05)], bars)
     assert not any("act as one" in w for w in hedged.warnings)
     assert portfolio_view([], bars).gross == 0.0
+
+
+def test_tolerance_is_a_validated_risk_setting(tmp_path) -> None:
+    from engine.config import ConfigError
+    from engine.risk.config import load_risk_config
+
+    (tmp_path / "config.toml").write_text('[risk]\ntolerance = "High"\n')
+    assert load_risk_config(tmp_path, environ={}).tolerance == "high"
+    assert load_risk_config(tmp_path, environ={"SIGNALDESK_RISK_TOLERANCE": "low"}).tolerance == "low"
+    (tmp_path / "config.toml").write_text('[risk]\ntolerance = "yolo"\n')
+    import pytest
+
+    with pytest.raises(ConfigError, match="tolerance"):
+        load_risk_config(tmp_path, environ={})
