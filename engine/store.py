@@ -10,8 +10,10 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
+import time
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Callable, Iterable, Sequence
 
 from engine.migrations import all_migrations
 from engine.types import Signal
@@ -40,21 +42,52 @@ class Store:
         return int(self._conn.execute("PRAGMA user_version").fetchone()[0])
 
     def _migrate(self) -> None:
+        """Apply every migration not yet recorded, in number order.
+
+        Each applied number is recorded (not just the highest), so a migration that lands
+        after a higher-numbered one was applied is still run instead of silently skipped.
+        """
         with self._lock:
-            current = self.schema_version
-            for number, _name, sql in all_migrations():
-                if number <= current:
+            self._conn.execute(
+                "CREATE TABLE IF NOT EXISTS schema_migrations (number INTEGER PRIMARY KEY, "
+                "name TEXT NOT NULL, applied_at REAL NOT NULL)")
+            applied = {row[0] for row in self._conn.execute("SELECT number FROM schema_migrations")}
+            if not applied and self.schema_version:
+                # Databases from before the ledger recorded only user_version.
+                applied = {n for n, _, _ in all_migrations() if n <= self.schema_version}
+                self._conn.executemany("INSERT INTO schema_migrations VALUES (?, ?, 0)",
+                                       [(n, name) for n, name, _ in all_migrations() if n in applied])
+            for number, name, sql in all_migrations():
+                if number in applied:
                     continue
                 self._conn.execute("BEGIN IMMEDIATE")
                 try:
                     # executescript would COMMIT our transaction; run statements one by one.
                     for statement in split_sql(sql):
                         self._conn.execute(statement)
-                    self._conn.execute(f"PRAGMA user_version = {int(number)}")
+                    self._conn.execute("INSERT INTO schema_migrations VALUES (?, ?, ?)",
+                                       (number, name, time.time()))
+                    version = max(number, self.schema_version)
+                    self._conn.execute(f"PRAGMA user_version = {int(version)}")
                     self._conn.execute("COMMIT")
                 except Exception:
                     self._conn.execute("ROLLBACK")
                     raise
+
+    def applied_migrations(self) -> list[int]:
+        return [r[0] for r in self.query("SELECT number FROM schema_migrations ORDER BY number")]
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction on the single writer connection; commits or rolls back."""
+        with self._lock:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._conn
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+            self._conn.execute("COMMIT")
 
     def close(self) -> None:
         with self._lock:
@@ -71,8 +104,18 @@ class Store:
             return self._conn.execute(sql, params).rowcount
 
     # --- signals -------------------------------------------------------------------------
-    def add_signals(self, signals: Sequence[Signal]) -> list[Signal]:
-        """Insert in one transaction; return the signals with their new ids."""
+    def add_signals(
+        self,
+        signals: Sequence[Signal],
+        *,
+        same_transaction: Callable[[list[Signal]], Iterable[tuple[str, tuple]]] | None = None,
+    ) -> list[Signal]:
+        """Insert in one transaction; return the signals with their new ids.
+
+        ``same_transaction`` receives the stored signals (with ids) and returns ``(sql, params)``
+        statements committed atomically with them, e.g. marking the news inbox rows they came
+        from as done, so a crash can never leave a signal without its bookkeeping or vice versa.
+        """
         rows = [
             (s.received_at, s.source, s.text, json.dumps(list(s.entities)), s.label,
              json.dumps(s.probabilities), s.confidence, s.compound, s.model_id,
@@ -80,22 +123,23 @@ class Store:
             for s in signals
         ]
         stored: list[Signal] = []
-        with self._lock:
-            self._conn.execute("BEGIN IMMEDIATE")
-            try:
-                for sig, row in zip(signals, rows):
-                    cur = self._conn.execute(
-                        "INSERT INTO signals (received_at, source, text, entities, label, "
-                        "probabilities, confidence, compound, model_id, model_version, latency_ms, "
-                        "truncated) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-                        row,
-                    )
-                    stored.append(_with_id(sig, int(cur.lastrowid)))
-                self._conn.execute("COMMIT")
-            except Exception:
-                self._conn.execute("ROLLBACK")
-                raise
+        with self.transaction() as conn:
+            for sig, row in zip(signals, rows):
+                cur = conn.execute(
+                    "INSERT INTO signals (received_at, source, text, entities, label, "
+                    "probabilities, confidence, compound, model_id, model_version, latency_ms, "
+                    "truncated) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                    row,
+                )
+                stored.append(_with_id(sig, int(cur.lastrowid)))
+            if same_transaction is not None:
+                for sql, params in same_transaction(stored):
+                    conn.execute(sql, params)
         return stored
+
+    def get_signal(self, signal_id: int) -> Signal | None:
+        rows = self.query(f"SELECT {_SIGNAL_COLUMNS} FROM signals WHERE id = ?", (int(signal_id),))
+        return _row_to_signal(rows[0]) if rows else None
 
     def recent_signals(self, limit: int = 1000) -> list[Signal]:
         """Newest last, so a view can append in arrival order."""

@@ -52,3 +52,36 @@ def test_recent_is_limited_and_iteration_sees_all(tmp_path: Path) -> None:
     assert [s.text for s in store.recent_signals(3)] == ["item 22", "item 23", "item 24"]
     assert sum(1 for _ in store.iter_signals(batch=7)) == 25
     store.close()
+
+
+def test_a_migration_that_lands_late_is_still_applied(tmp_path: Path, monkeypatch) -> None:
+    """A database at a higher version must still get a lower-numbered migration added later."""
+    import engine.store as store_module
+
+    full = all_migrations()
+    late = full[1]  # pretend migration 2 was not in the tree when the database was created
+    monkeypatch.setattr(store_module, "all_migrations", lambda: [m for m in full if m is not late])
+    store = Store(tmp_path / "db.sqlite")
+    assert late[0] not in store.applied_migrations()
+    store.close()
+    monkeypatch.setattr(store_module, "all_migrations", lambda: full)
+    store = Store(tmp_path / "db.sqlite")
+    assert store.applied_migrations() == [n for n, _, _ in full]
+    store.close()
+
+
+def test_transaction_rolls_back_on_error(tmp_path: Path) -> None:
+    store = Store(tmp_path / "db.sqlite")
+    try:
+        with store.transaction() as conn:
+            conn.execute("INSERT INTO signals (received_at, source, text, entities, label, probabilities, "
+                         "confidence, compound, model_id, model_version, latency_ms) "
+                         "VALUES (0, 's', 't', '[]', 'neutral', '{}', 0.5, 0, 'm', '1', 1)")
+            raise RuntimeError("boom")
+    except RuntimeError:
+        pass
+    assert store.count_signals() == 0
+    saved = store.add_signals([_signal("kept")])
+    assert store.get_signal(saved[0].id) == saved[0]
+    assert store.get_signal(999) is None
+    store.close()
