@@ -13,7 +13,8 @@ import itertools
 import logging
 import threading
 import time
-from dataclasses import dataclass
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from PySide6.QtCore import QObject, QThread, QTimer, Signal, Slot
@@ -23,24 +24,42 @@ from engine.config import Config
 from engine.engine import Engine
 from engine.hardware import HardwareProfile
 from engine.ideas import DecisionError, IdeaBook, ProposalResult
+from engine.monitoring import WINDOWS_S, MetricsSample, SwitchToLighterModel, UnloadIdleModels
 from engine.risk.config import REGIMES, load_risk_config
 from engine.textinput import EmptyInputError, PreparedItems, prepare_items
 from engine.types import ModelStatus
 from engine.types import Signal as NewsSignal
+from engine.news.query import NewsFilter, NewsRow
 
 log = logging.getLogger(__name__)
 
 # Results reach the UI at most ~20 times a second, however fast the engine scores.
 EMIT_INTERVAL_S = 0.05
+# Live news: more rows than this in one 50 ms drain are not sent; the view re-pages from SQLite.
+NEWS_ROWS_PER_EMIT = 2000
+# Gauges and pipeline counters are polled this often (4 Hz): enough to look live, cheap to draw.
+NEWS_STATS_INTERVAL_MS = 250
+# Gauges are resent at least this often even without new items: confidence decays with age.
+NEWS_GAUGES_REFRESH_S = 5.0
+NEWS_GAUGE_ASSETS = 12
 
 
-# The desk's default sizing tolerance until a settings field exists for it.
+
 # Newest stored signals that "propose from stored news" considers (as the CLI's default).
 PROPOSE_LIMIT = 500
 
 __all__ = ["EmptyInputError", "EngineClient", "EngineInfo", "EngineWorker", "Submission",
            "SignalBatch", "AnalysisDone", "IdeaProposals", "IdeaList", "IdeaDecision", "AuditTrail", "IdeasExport",
-           "PortfolioSummary", "PricesImported"]
+           "PortfolioSummary", "PricesImported", "MonitorInfo", "MemoryAction", "MetricsHistoryResult",
+           "MetricsExport", "CalibrationModelSummary", "CalibrationOverview", "CalibrationReportView",
+           "LabelledProgress", "LabelledSummary", "RefitOutcome", "FeedbackResult", "NewsArrivals",
+           "NewsPage", "NewsFilter", "NewsRow"]
+
+# Every series the sampler writes (engine.monitoring.MetricsSample.rows); the Monitor backfills these.
+HISTORY_METRICS = ("rss_mb", "cpu_percent", "queue_depth", "throughput_per_s", "latency_p50_ms",
+                   "latency_p95_ms", "model_memory_mb")
+# A labelled file's skipped rows are listed up to this many; the count is always exact.
+MAX_LISTED_ROW_ERRORS = 20
 
 
 def os_user() -> str:
@@ -49,6 +68,30 @@ def os_user() -> str:
         return getpass.getuser()
     except Exception:  # no user name in some containers; the audit still needs a name
         return "analyst"
+
+
+class Backlog:
+    """Items submitted for scoring and not scored yet: the Monitor's queue depth.
+
+    The client adds at submission (UI thread), the worker takes off as batches finish or a
+    request ends early, and the sampler reads it from its own thread.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._items = 0
+
+    def add(self, n: int) -> None:
+        with self._lock:
+            self._items += n
+
+    def done(self, n: int) -> None:
+        with self._lock:
+            self._items = max(0, self._items - n)
+
+    def value(self) -> int:
+        with self._lock:
+            return self._items
 
 
 class CancelToken:
@@ -178,6 +221,157 @@ class PricesImported:
 
 
 @dataclass(frozen=True)
+class MonitorInfo:
+    """Sent once the engine's sampler runs: what the Monitor needs to draw budget lines."""
+
+    interval_s: float
+    policy: object  # engine.monitoring.MemoryPolicy: RSS is compared with policy.limit_mb
+    windows: tuple  # ((name, seconds), ...) from engine.monitoring.WINDOWS_S
+
+
+@dataclass(frozen=True)
+class MemoryAction:
+    """What the worker did about a memory event (the monitor only says what should happen)."""
+
+    event: object  # the UnloadIdleModels / SwitchToLighterModel it answers
+    action: str  # unload | switch
+    message: str
+    models: tuple  # ids unloaded, or (from, to) of a switch; empty when nothing changed
+    ok: bool  # False: nothing could be done; the message says why
+
+
+@dataclass(frozen=True)
+class MetricsHistoryResult:
+    since: float
+    series: dict  # (metric, key) -> tuple[(at, value), ...], oldest first
+    error: str = ""
+
+
+@dataclass(frozen=True)
+class MetricsExport:
+    path: str
+    rows: int
+    error: str
+
+
+@dataclass(frozen=True)
+class CalibrationModelSummary:
+    """One model version as the Calibration panel lists it."""
+
+    model_id: str
+    version: str
+    serving: bool  # the sentiment model scoring news right now
+    outcomes: int
+    by_source: dict  # source -> count
+    calibrator: str  # e.g. "isotonic/top_label #3"; "" when none is fitted
+    fitted_at: float | None
+    fitted_on: int  # outcomes the active calibrator was fitted on
+    holdout: dict | None  # {"kind", "before": {...}, "after": {...}}: out-of-fold figures at fit time
+    refit_due: bool
+    explanation: str  # the refit policy in words, e.g. "next refit at 500 outcomes (now 312)"
+
+
+@dataclass(frozen=True)
+class CalibrationOverview:
+    models: tuple  # tuple[CalibrationModelSummary, ...], the serving model first
+    sources: tuple  # every outcome source the engine knows
+    min_samples: int
+    error: str = ""
+
+
+@dataclass(frozen=True)
+class CalibrationReportView:
+    """Before/after reliability of one model version on stored labelled outcomes (small: 15 bins)."""
+
+    model_id: str
+    version: str
+    sources: tuple  # () = all sources
+    before: object  # engine.calibration.metrics.CalibrationMetrics, None when there is nothing
+    after: object
+    before_diagram: object  # engine.calibration.metrics.ReliabilityDiagram
+    after_diagram: object
+    calibrator: str
+    in_sample: bool  # the calibrator was fitted on these very outcomes
+    holdout: dict | None  # the calibrator's honest out-of-fold figures, when it has them
+    message: str = ""  # why there is nothing to show, or what went wrong
+
+
+@dataclass(frozen=True)
+class LabelledProgress:
+    request_id: int
+    done: int
+    total: int
+
+
+@dataclass(frozen=True)
+class LabelledSummary:
+    request_id: int
+    path: str
+    rows: int  # rows scored
+    total: int  # usable rows in the file
+    skipped: int  # rows rejected by the parser
+    errors: tuple  # the first few rejections, "line N: reason"
+    model_id: str
+    version: str
+    metrics: object  # CalibrationMetrics of the raw model on the scored rows
+    recorded: int  # outcomes stored (0 when not recorded or cancelled)
+    calibrator: str  # the calibrator a refit produced, "" when none ran
+    explanation: str  # the refit policy after recording
+    cancelled: bool
+    error: str
+
+
+@dataclass(frozen=True)
+class RefitOutcome:
+    model_id: str
+    version: str
+    method: str
+    scheme: str
+    calibrator: str  # "" when nothing was fitted
+    automatic: bool  # started by the refit policy, not by the Refit button
+    error: str
+
+
+@dataclass(frozen=True)
+class FeedbackResult:
+    request_id: int
+    signal_id: int
+    right: bool | None
+    label: str | None
+    correct: bool | None  # what was recorded: was the model right; None when refused
+    outcomes: int  # outcomes now stored for the signal's model version
+    explanation: str  # the refit policy after this verdict
+    refit_started: bool
+    error: str
+
+
+@dataclass(frozen=True)
+class NewsArrivals:
+    """Rows the live pipeline scored since the last drain (at most ~20 a second)."""
+
+    rows: tuple  # tuple[NewsRow, ...] oldest first; empty when ``overflow``
+    count: int  # rows scored in this drain
+    overflow: bool  # too many to send: the view should re-page its first page from SQLite
+
+
+@dataclass(frozen=True)
+class NewsPage:
+    request_id: int
+    news_filter: object  # the NewsFilter asked for
+    rows: tuple  # tuple[NewsRow, ...] newest first
+    error: str = ""
+
+
+def news_row(item) -> NewsRow:
+    """A pipeline ScoredItem as the same row type the paged query returns."""
+    sig, ev = item.signal, item.event
+    # The stored (raw) confidence, as the paged query returns and filters on it.
+    return NewsRow(sig.id or 0, sig.received_at, item.event_time, sig.source, item.source_kind, sig.text,
+                   tuple(sig.entities), sig.label, sig.confidence, sig.compound, sig.model_id, ev.category,
+                   ev.subcategory, ev.urgency, ev.impact)
+
+
+@dataclass(frozen=True)
 class AnalysisDone:
     request_id: int
     scored: int
@@ -209,9 +403,36 @@ class EngineWorker(QObject):
     portfolioReady = Signal(object)  # PortfolioSummary
     pricesImported = Signal(object)  # PricesImported
     ideaError = Signal(str)  # the idea book is unavailable or a read failed
+    # Monitoring: samples and memory events come from the sampler's own thread, so a busy
+    # engine thread never stalls the charts; memory actions run on the engine thread.
+    monitorStarted = Signal(object)  # MonitorInfo
+    sampled = Signal(object)  # engine.monitoring.MetricsSample, at most ~20 a second
+    memoryEvent = Signal(object)  # MemoryWarning | UnloadIdleModels | SwitchToLighterModel | MemoryRecovered
+    memoryAction = Signal(object)  # MemoryAction
+    metricsHistory = Signal(object)  # MetricsHistoryResult
+    metricsExported = Signal(object)  # MetricsExport
+    _memoryActionRequested = Signal(object)  # emitted on the sampler thread, acted on on the engine thread
+    # Calibration: reads and analyst feedback on the engine thread; labelled files and refits
+    # (seconds) on the calibration lane, so scoring never waits for them.
+    calibrationOverview = Signal(object)  # CalibrationOverview
+    calibrationReport = Signal(object)  # CalibrationReportView
+    labelledProgress = Signal(object)  # LabelledProgress
+    labelledEvaluated = Signal(object)  # LabelledSummary
+    calibrationRefitted = Signal(object)  # RefitOutcome
+    feedbackRecorded = Signal(object)  # FeedbackResult
+    verdictsLoaded = Signal(object)  # {signal_id: (correct, label or None)}: stored analyst verdicts
+    # Live news: batches arrive on the fast-lane thread and source statuses on source threads;
+    # both are buffered under a lock and drained by a 50 ms timer on the engine thread.
+    newsScored = Signal(object)  # NewsArrivals
+    newsPage = Signal(object)  # NewsPage
+    assetGauges = Signal(object)  # tuple[engine.news.AssetSnapshot, ...] (history stripped), most recent first
+    pipelineStats = Signal(object)  # engine.news.PipelineStats
+    sourceStatuses = Signal(object)  # tuple[SourceStatus, ...]: every source, in the order added
+    sourceError = Signal(str)
 
     def __init__(self, config: Config, data_dir: Path, cancel: CancelToken,
-                 benchmark_cancel: threading.Event | None = None) -> None:
+                 benchmark_cancel: threading.Event | None = None, *,
+                 labelled_cancel: CancelToken | None = None, backlog: Backlog | None = None) -> None:
         super().__init__()
         self._config = config
         self._data_dir = data_dir
@@ -223,6 +444,20 @@ class EngineWorker(QObject):
         self._refreshRequested.connect(self.refreshModels)
         self._ideas: IdeaBook | None = None
         self._ideas_problem = "The engine is not running."
+        self._labelled_cancel = labelled_cancel or CancelToken()
+        self._backlog = backlog or Backlog()
+        self._calibration_lane: ThreadPoolExecutor | None = None
+        self._last_sample_emit = 0.0
+        self._request_scored = 0
+        self._memoryActionRequested.connect(self._act_on_memory_event)
+        self._news_lock = threading.Lock()
+        self._news_buffer: list = []  # ScoredItem, appended on the fast-lane thread
+        self._news_overflow = 0  # items not kept in the buffer (counted, re-paged by the view)
+        self._sources_dirty = False
+        self._news_timer: QTimer | None = None
+        self._stats_timer: QTimer | None = None
+        self._gauges_scored = -1
+        self._gauges_sent_at = 0.0
 
     @Slot()
     def start(self) -> None:
@@ -236,17 +471,335 @@ class EngineWorker(QObject):
             self._ideas = self._open_idea_book()
             self.ready.emit(info)
             self.history.emit(tuple(self._engine.recent_signals(self._config_history_limit())))
+            self._emit_verdicts()
             self.refreshModels()
             self._idle_timer = QTimer(self)
             self._idle_timer.setInterval(60_000)
             self._idle_timer.timeout.connect(self._engine.models.sweep_idle)
             self._idle_timer.start()
+            self._start_monitor()
+            self._start_news()
         except Exception as exc:  # the UI must hear about it instead of waiting forever
             log.exception("engine failed to start")
             self.failed.emit(f"The engine could not start: {exc}")
 
     def _config_history_limit(self) -> int:
         return 5000
+
+    # --- monitoring ----------------------------------------------------------------------------
+    def _start_monitor(self) -> None:
+        monitor = self._engine.monitor
+        # The engine's sampler has no queue of its own to watch here: the desk's queue is the
+        # pasted items waiting on the engine thread.
+        monitor.queue_depth = self._backlog.value
+        monitor.start(self._on_metrics)
+        self.monitorStarted.emit(MonitorInfo(monitor.interval_s, monitor.guard.policy, tuple(WINDOWS_S.items())))
+
+    def _on_metrics(self, sample: MetricsSample, events: list) -> None:
+        """Runs on the sampler thread. Samples faster than ~20/s are dropped here (they stay in
+        the history table); events are never dropped."""
+        now = time.monotonic()
+        if now - self._last_sample_emit >= EMIT_INTERVAL_S:
+            self._last_sample_emit = now
+            self.sampled.emit(sample)
+        for event in events:
+            log.warning("memory: %s", event.message)
+            self.memoryEvent.emit(event)
+            if isinstance(event, (UnloadIdleModels, SwitchToLighterModel)):
+                self._memoryActionRequested.emit(event)
+
+    @Slot(object)
+    def _act_on_memory_event(self, event) -> None:
+        if self._engine is None:
+            return
+        kind = "unload" if isinstance(event, UnloadIdleModels) else "switch"
+        try:
+            action = self._unload_idle(event) if kind == "unload" else self._switch_lighter(event)
+        except Exception as exc:  # a failed action is reported; monitoring goes on
+            log.exception("memory action %s failed", kind)
+            action = MemoryAction(event, kind, f"Memory action failed: {exc}", (), False)
+        log.warning("memory action: %s", action.message)
+        self.memoryAction.emit(action)
+        if action.models:
+            self.refreshModels()
+
+    def _unload_idle(self, event: UnloadIdleModels) -> MemoryAction:
+        unloaded = tuple(self._engine.models.sweep_idle())
+        if unloaded:
+            return MemoryAction(event, "unload", f"Unloaded {len(unloaded)} idle model(s) to free memory: "
+                                f"{', '.join(unloaded)}.", unloaded, True)
+        return MemoryAction(event, "unload", "No model was idle long enough to unload "
+                            f"(idle after {self._config.model_idle_unload_s:.0f} s).", (), False)
+
+    def _switch_lighter(self, event: SwitchToLighterModel) -> MemoryAction:
+        models = self._engine.models
+        model_id, task = event.model.split("@", 1)[0], event.task
+        current = models.active(task) if task else None
+        if current is None or current.id != model_id:
+            return MemoryAction(event, "switch", f"{model_id} is loaded but not serving {task or 'a task'}; "
+                                f"it is unloaded once idle for {self._config.model_idle_unload_s:.0f} s.", (), False)
+        lighter = [m for m in models.available(task)
+                   if m.id != model_id and m.compatible and m.status != "missing" and m.size_mb < current.size_mb]
+        if not lighter:
+            return MemoryAction(event, "switch", f"No lighter {task} model than {model_id} is available; "
+                                "it keeps serving.", (), False)
+        target = min(lighter, key=lambda m: m.size_mb)
+        # Not remembered: a memory emergency must not overwrite the operator's own choice.
+        models.switch(task, target.id, remember=False)
+        return MemoryAction(event, "switch", f"Switched {task} from {model_id} ({current.size_mb:.0f} MB) to the "
+                            f"lighter {target.id} ({target.size_mb:.0f} MB) to stay within the memory budget.",
+                            (model_id, target.id), True)
+
+    @Slot(object, float)
+    def requestMetricsHistory(self, metrics, since: float) -> None:
+        history = self._engine.monitor.history if self._engine is not None else None
+        if history is None:
+            self.metricsHistory.emit(MetricsHistoryResult(since, {}, "The engine is not running."))
+            return
+        try:
+            series = {}
+            for metric in tuple(metrics or ()) or HISTORY_METRICS:
+                for key in history.keys(metric):
+                    points = history.series(metric, key, since)
+                    if points:
+                        series[(metric, key)] = tuple(points)
+        except Exception as exc:
+            log.exception("reading the metrics history failed")
+            self.metricsHistory.emit(MetricsHistoryResult(since, {}, f"The metrics history could not be read: {exc}"))
+            return
+        self.metricsHistory.emit(MetricsHistoryResult(since, series))
+
+    @Slot(str, float)
+    def requestMetricsExport(self, path: str, since: float) -> None:
+        history = self._engine.monitor.history if self._engine is not None else None
+        if history is None:
+            self.metricsExported.emit(MetricsExport(path, 0, "The engine is not running; nothing was exported."))
+            return
+        try:
+            rows = history.export_csv(Path(path), since)
+        except Exception as exc:  # e.g. a read-only folder: say so, keep monitoring
+            log.exception("exporting metrics to %s failed", path)
+            self.metricsExported.emit(MetricsExport(path, 0, str(exc)))
+            return
+        self.metricsExported.emit(MetricsExport(path, rows, ""))
+
+    # --- calibration ---------------------------------------------------------------------------
+    def _calibration(self):
+        return self._engine.calibration if self._engine is not None else None
+
+    def _on_calibration_lane(self, job) -> None:
+        """Run ``job`` on the calibration thread, one job at a time, in submission order."""
+        if self._calibration_lane is None:
+            self._calibration_lane = ThreadPoolExecutor(max_workers=1, thread_name_prefix="calibration")
+
+        def guarded() -> None:
+            try:
+                job()
+            except Exception:  # each job reports its own errors; this only keeps the lane alive
+                log.exception("calibration job failed")
+
+        self._calibration_lane.submit(guarded)
+
+    def _summary(self, cal, model_id: str, version: str, serving: bool):
+        st = cal.status(model_id, version)
+        active = st.active
+        holdout = None
+        if active is not None and isinstance(active.metrics.get("holdout"), dict):
+            h = active.metrics["holdout"]
+            holdout = {"kind": h.get("kind", ""), "before": h.get("before"), "after": h.get("after")}
+        return CalibrationModelSummary(model_id, version, serving, st.outcomes, dict(st.by_source),
+                                       active.label if active else "", active.fitted_at if active else None,
+                                       active.n if active else 0, holdout, st.refit_due, st.explanation)
+
+    @Slot()
+    def requestCalibrationOverview(self) -> None:
+        from engine.calibration.outcomes import SOURCES
+
+        cal = self._calibration()
+        if cal is None:
+            self.calibrationOverview.emit(CalibrationOverview((), SOURCES, 0, "The engine is not running."))
+            return
+        try:
+            serving = self._engine.sentiment_status
+            versions = {(serving.model_id, serving.version)}
+            versions |= {(mid, ver) for mid, ver, _ in cal.repo.outcome_counts()}
+            versions |= {(c.model_id, c.model_version) for c in cal.repo.calibrators()}
+            ordered = sorted(versions, key=lambda v: (v != (serving.model_id, serving.version), v))
+            models = tuple(self._summary(cal, mid, ver, (mid, ver) == (serving.model_id, serving.version))
+                           for mid, ver in ordered)
+        except Exception as exc:
+            log.exception("reading calibration state failed")
+            self.calibrationOverview.emit(CalibrationOverview((), SOURCES, 0,
+                                                              f"Calibration state could not be read: {exc}"))
+            return
+        self.calibrationOverview.emit(CalibrationOverview(models, SOURCES, cal.policy.min_samples))
+
+    @Slot(str, str, object)
+    def requestCalibrationReport(self, model_id: str, version: str, sources) -> None:
+        sources = tuple(sources or ())
+        cal = self._calibration()
+        empty = CalibrationReportView(model_id, version, sources, None, None, None, None, "", False, None)
+        if cal is None:
+            self.calibrationReport.emit(replace(empty, message="The engine is not running."))
+            return
+        try:
+            report = cal.report(model_id, version, sources or None)
+            summary = self._summary(cal, model_id, version, False)
+        except Exception as exc:
+            log.exception("calibration report failed")
+            self.calibrationReport.emit(replace(empty, message=f"The report could not be built: {exc}"))
+            return
+        if report is None:
+            self.calibrationReport.emit(replace(
+                empty, message=f"No labelled outcomes for {model_id} {version} from "
+                       f"{', '.join(sources) if sources else 'any source'} yet."))
+            return
+        self.calibrationReport.emit(CalibrationReportView(
+            model_id, version, sources, report.before, report.after, report.before_diagram, report.after_diagram,
+            report.calibrator, report.in_sample, summary.holdout))
+
+    @Slot(int, str, bool)
+    def evaluateLabelledFile(self, request_id: int, path: str, record: bool) -> None:
+        """Score a labelled CSV on the calibration lane; optionally record the rows as outcomes
+        (which refits when the policy says so). Progress and the summary come back as signals."""
+        cal = self._calibration()
+        if cal is None:
+            self.labelledEvaluated.emit(LabelledSummary(request_id, path, 0, 0, 0, (), "", "", None, 0, "", "",
+                                                        False, "The engine is not running."))
+            return
+        engine = self._engine
+        cancel = self._labelled_cancel
+
+        def job() -> None:
+            from engine.calibration.labelled import evaluate_labelled, load_labelled_csv
+
+            def fail(message: str, skipped: int = 0, errors: tuple = ()) -> None:
+                self.labelledEvaluated.emit(LabelledSummary(request_id, path, 0, 0, skipped, errors, "", "", None,
+                                                            0, "", "", False, message))
+
+            try:
+                data = load_labelled_csv(Path(path))
+            except OSError as exc:
+                fail(f"{Path(path).name}: {exc.strerror or exc}")
+                return
+            errors = tuple(str(e) for e in data.errors[:MAX_LISTED_ROW_ERRORS])
+            if not data.rows:
+                fail(f"{Path(path).name} has no usable rows (a CSV with 'text' and 'label' columns is needed).",
+                     len(data.errors), errors)
+                return
+            last = [0.0]
+
+            def progress(done: int, total: int) -> None:
+                now = time.monotonic()
+                if now - last[0] >= EMIT_INTERVAL_S or done == total:
+                    last[0] = now
+                    self.labelledProgress.emit(LabelledProgress(request_id, done, total))
+
+            try:
+                evaluation = evaluate_labelled(engine, data.rows, progress=progress,
+                                               cancel=lambda: cancel.is_cancelled(request_id),
+                                               batch_size=max(1, self._config.batch_size))
+                recorded, fitted, explanation = 0, "", ""
+                if record and not evaluation.cancelled and len(evaluation.rows):
+                    refits = cal.record_labelled(evaluation, str(Path(path).resolve()))
+                    recorded = len(evaluation.rows)
+                    fitted = refits[-1].label if refits else ""
+                    explanation = cal.status(evaluation.model_id, evaluation.model_version).explanation
+            except Exception as exc:
+                log.exception("evaluating %s failed", path)
+                fail(f"Evaluating {Path(path).name} failed: {exc}", len(data.errors), errors)
+                return
+            self.labelledEvaluated.emit(LabelledSummary(
+                request_id, path, len(evaluation.rows), len(data.rows), len(data.errors), errors,
+                evaluation.model_id, evaluation.model_version, evaluation.metrics, recorded, fitted, explanation,
+                evaluation.cancelled, ""))
+
+        self._on_calibration_lane(job)
+
+    @Slot(str, str, str, object)
+    def refitCalibration(self, model_id: str, version: str, method: str, scheme) -> None:
+        cal = self._calibration()
+        if cal is None:
+            self.calibrationRefitted.emit(RefitOutcome(model_id, version, method, scheme or "", "", False,
+                                                       "The engine is not running."))
+            return
+        self._on_calibration_lane(lambda: self._refit(cal, model_id, version, method, scheme, automatic=False))
+
+    def _refit(self, cal, model_id: str, version: str, method: str | None, scheme: str | None, *,
+               automatic: bool) -> None:
+        try:
+            saved = cal.maybe_refit(model_id, version) if automatic else cal.refit(model_id, version, method, scheme)
+        except ValueError as exc:  # e.g. temperature scaling with a per-class scheme
+            self.calibrationRefitted.emit(RefitOutcome(model_id, version, method or "", scheme or "", "", automatic,
+                                                       str(exc)))
+            return
+        except Exception as exc:
+            log.exception("refitting the calibrator of %s %s failed", model_id, version)
+            self.calibrationRefitted.emit(RefitOutcome(model_id, version, method or "", scheme or "", "", automatic,
+                                                       f"The refit failed: {exc}"))
+            return
+        if saved is None and automatic:
+            return  # another job fitted first; nothing is due any more
+        if saved is None:
+            st = cal.status(model_id, version)
+            error = (f"Not refitted: {st.outcomes} outcome(s) stored, {cal.policy.min_samples} needed"
+                     + (" (and enough labelled outcomes of every class for this method)."
+                        if st.outcomes >= cal.policy.min_samples else "."))
+            self.calibrationRefitted.emit(RefitOutcome(model_id, version, method or "", scheme or "", "", automatic,
+                                                       error))
+            return
+        self.calibrationRefitted.emit(RefitOutcome(model_id, version, saved.method, saved.scheme, saved.label,
+                                                   automatic, ""))
+
+    @Slot(int, int, object, object, str)
+    def recordFeedback(self, request_id: int, signal_id: int, right, label, note: str) -> None:
+        """An analyst's verdict on a stored signal (outcome source b). Recorded at once; a refit
+        it makes due runs on the calibration lane."""
+        cal = self._calibration()
+
+        def refused(message: str) -> None:
+            self.feedbackRecorded.emit(FeedbackResult(request_id, signal_id, right, label, None, 0, "", False, message))
+
+        if cal is None:
+            refused("The engine is not running; the feedback was not recorded.")
+            return
+        try:
+            outcome = cal.record_feedback(signal_id, right=right, label=label, analyst=os_user(), note=note,
+                                          refit=False)
+            status = cal.status(outcome.model_id, outcome.model_version)
+        except (KeyError, ValueError) as exc:  # unknown signal, unknown label, both or neither given
+            refused(str(exc).strip("'\""))
+            return
+        except Exception as exc:  # e.g. the database is locked: nothing was recorded
+            log.exception("recording feedback on signal #%s failed", signal_id)
+            refused(f"The feedback was not recorded: {exc}")
+            return
+        if status.refit_due:
+            self._on_calibration_lane(lambda: self._refit(cal, outcome.model_id, outcome.model_version, None, None,
+                                                          automatic=True))
+        log.info("feedback on signal #%d by %s: %s", signal_id, os_user(),
+                 label if label is not None else ("right" if right else "wrong"))
+        self.feedbackRecorded.emit(FeedbackResult(request_id, signal_id, right, label, outcome.correct,
+                                                  status.outcomes, status.explanation, status.refit_due, ""))
+
+    def _emit_verdicts(self) -> None:
+        """Earlier analyst verdicts for the signals the News table shows, so marks survive a restart."""
+        cal = self._calibration()
+        if cal is None:
+            return
+        try:
+            verdicts = {}
+            for mid, ver, source in cal.repo.outcome_counts():
+                if source != "analyst":
+                    continue
+                for o in cal.repo.outcomes(mid, ver, ["analyst"]):
+                    if o.signal_id is not None:
+                        verdicts[o.signal_id] = (o.correct, o.label)
+        except Exception:  # marks are a convenience; the table works without them
+            log.exception("reading analyst verdicts failed")
+            return
+        if verdicts:
+            self.verdictsLoaded.emit(verdicts)
 
     def _open_idea_book(self) -> IdeaBook | None:
         # A bad [risk] section must not stop news scoring: ideas report it when asked.
@@ -261,6 +814,14 @@ class EngineWorker(QObject):
 
     @Slot(int, object, str)
     def analyze(self, request_id: int, prepared: PreparedItems, source: str) -> None:
+        self._request_scored = 0
+        try:
+            self._analyze(request_id, prepared, source)
+        finally:
+            # Whatever happened (cancel, failure), the rest of these items wait no more.
+            self._backlog.done(len(prepared.items) - self._request_scored)
+
+    def _analyze(self, request_id: int, prepared: PreparedItems, source: str) -> None:
         if self._engine is None:
             self.failed.emit("The engine is not running; nothing was analysed.")
             self.analysisDone.emit(AnalysisDone(request_id, 0, len(prepared.items), False, 0.0))
@@ -279,6 +840,8 @@ class EngineWorker(QObject):
                 cut = prepared.truncated[start:start + batch]
                 pending.extend(self._engine.analyze_batch(texts, source, truncated=cut))
                 done += len(texts)
+                self._request_scored = done
+                self._backlog.done(len(texts))
                 now = time.perf_counter()
                 if now - last_emit >= EMIT_INTERVAL_S or done == total:
                     self._emit_batch(SignalBatch(request_id, tuple(pending), done, total))
@@ -510,9 +1073,166 @@ class EngineWorker(QObject):
         self._benchmark_thread = threading.Thread(target=work, name="benchmark", daemon=True)
         self._benchmark_thread.start()
 
+    # --- live news -----------------------------------------------------------------------------
+    def _start_news(self) -> None:
+        """Start the pipeline (resumes pending inbox rows); sources start when the operator says."""
+        try:
+            news = self._engine.news
+            news.subscribe(self._on_news_scored)
+            news.sources.subscribe(self._on_source_status)
+            news.start()
+        except Exception as exc:  # live news failing must not take pasted scoring down with it
+            log.exception("the live-news pipeline could not start")
+            self.sourceError.emit(f"Live news could not start: {exc}")
+            return
+        self._news_timer = QTimer(self)
+        self._news_timer.setInterval(int(EMIT_INTERVAL_S * 1000))
+        self._news_timer.timeout.connect(self._drain_news)
+        self._news_timer.start()
+        self._stats_timer = QTimer(self)
+        self._stats_timer.setInterval(NEWS_STATS_INTERVAL_MS)
+        self._stats_timer.timeout.connect(self._emit_news_stats)
+        self._stats_timer.start()
+        self._sources_dirty = True
+
+    def _on_news_scored(self, batch) -> None:
+        """Fast-lane thread: only hand the batch over; the pipeline waits for listeners."""
+        with self._news_lock:
+            room = NEWS_ROWS_PER_EMIT + 1 - len(self._news_buffer)
+            if room > 0:
+                self._news_buffer.extend(batch.items[:room])
+            self._news_overflow += max(0, len(batch.items) - max(room, 0))
+
+    def _on_source_status(self, _status) -> None:
+        # Source threads report every state change; the drain sends one snapshot of all of them.
+        self._sources_dirty = True
+
+    @Slot()
+    def _drain_news(self) -> None:
+        with self._news_lock:
+            items, self._news_buffer = self._news_buffer, []
+            overflow, self._news_overflow = self._news_overflow, 0
+        count = len(items) + overflow
+        if count > NEWS_ROWS_PER_EMIT:
+            self.newsScored.emit(NewsArrivals((), count, True))
+        elif items:
+            self.newsScored.emit(NewsArrivals(tuple(news_row(i) for i in items), count, False))
+        if self._sources_dirty and self._engine is not None:
+            self._sources_dirty = False
+            self.sourceStatuses.emit(self._engine.news.sources.statuses())
+
+    @Slot()
+    def _emit_news_stats(self) -> None:
+        if self._engine is None:
+            return
+        news = self._engine.news
+        stats = news.stats()
+        self.pipelineStats.emit(stats)
+        now = time.monotonic()
+        if stats.scored != self._gauges_scored or now - self._gauges_sent_at >= NEWS_GAUGES_REFRESH_S:
+            self._gauges_scored, self._gauges_sent_at = stats.scored, now
+            # History is stripped: the gauge needs the running series, not every cached signal.
+            snaps = tuple(replace(news.snapshot(a), history=()) for a in news.recent_assets(NEWS_GAUGE_ASSETS))
+            self.assetGauges.emit(snaps)
+
+    @Slot(int, object)
+    def queryNews(self, request_id: int, news_filter) -> None:
+        if self._engine is None:
+            self.newsPage.emit(NewsPage(request_id, news_filter, (), "The engine is not running."))
+            return
+        try:
+            rows = self._engine.news.query(news_filter)
+        except Exception as exc:
+            log.exception("reading stored news failed")
+            self.newsPage.emit(NewsPage(request_id, news_filter, (), f"Stored news could not be read: {exc}"))
+            return
+        self.newsPage.emit(NewsPage(request_id, news_filter, rows))
+
+    def _source_call(self, action) -> None:
+        from engine.news.sources.manager import SourceError
+
+        if self._engine is None:
+            self.sourceError.emit("The engine is not running.")
+            return
+        try:
+            action(self._engine.news.sources)
+        except (SourceError, ValueError, OSError) as exc:
+            self.sourceError.emit(str(exc))
+        except Exception as exc:  # report, never crash the desk
+            log.exception("source action failed")
+            self.sourceError.emit(f"The source action failed: {exc}")
+        self._sources_dirty = True
+
+    @staticmethod
+    def _start_added(sources, status) -> None:
+        # A source the operator just added should run now, without starting every other source.
+        sources.get(status.name).start()
+
+    @Slot(str, float, str)
+    def addFeed(self, url: str, interval_s: float, source_kind: str) -> None:
+        self._source_call(lambda m: self._start_added(m, m.add_feed(url, None, interval_s or None, source_kind or "news")))
+
+    @Slot(str, float, str)
+    def addFolder(self, folder: str, interval_s: float, source_kind: str) -> None:
+        self._source_call(lambda m: self._start_added(m, m.add_folder(folder, None, interval_s or None,
+                                                                      source_kind or "news")))
+
+    @Slot(float, bool)
+    def addReplay(self, rate: float, loop: bool) -> None:
+        def act(m) -> None:
+            # One demo replay at a time: starting it again (e.g. at a new rate) replaces the old one.
+            if any(s.name == "replay:demo" for s in m.statuses()):
+                m.remove("replay:demo")
+            self._start_added(m, m.add_replay(rate, loop))
+
+        self._source_call(act)
+
+    @Slot(str)
+    def removeSource(self, name: str) -> None:
+        self._source_call(lambda m: m.remove(name))
+
+    @Slot(str, bool)
+    def setSourceEnabled(self, name: str, enabled: bool) -> None:
+        self._source_call(lambda m: m.set_enabled(name, enabled))
+
+    @Slot(str)
+    def fetchNow(self, name: str) -> None:
+        def act(m) -> None:
+            m.get(name).start()  # a stopped source needs its thread before it can be woken
+            m.fetch_now(name)
+
+        self._source_call(act)
+
+    @Slot()
+    def startSources(self) -> None:
+        self._source_call(lambda m: m.start())
+
+    @Slot()
+    def stopSources(self) -> None:
+        # Joins source threads (a feed mid-fetch may take its timeout); the engine thread, not the UI, waits.
+        self._source_call(lambda m: m.stop())
+
+    def _stop_news(self) -> None:
+        for timer in (self._news_timer, self._stats_timer):
+            if timer is not None:
+                timer.stop()
+        if self._engine is not None:
+            try:
+                self._engine.news.unsubscribe(self._on_news_scored)
+            except Exception:  # the pipeline never started; nothing to unsubscribe
+                pass
+
     @Slot()
     def stop(self) -> None:
         self._benchmark_cancel.set()
+        self._labelled_cancel.cancel_all()
+        self._stop_news()
+        if self._engine is not None:
+            self._engine.monitor.stop()  # before the store closes: the sampler writes history
+        if self._calibration_lane is not None:
+            # A running refit finishes (seconds); queued jobs are dropped.
+            self._calibration_lane.shutdown(wait=True, cancel_futures=True)
+            self._calibration_lane = None
         if self._benchmark_thread is not None:
             self._benchmark_thread.join(timeout=30)
         if self._idle_timer is not None:
@@ -548,6 +1268,25 @@ class EngineClient(QObject):
     portfolioReady = Signal(object)
     pricesImported = Signal(object)
     ideaError = Signal(str)
+    monitorStarted = Signal(object)
+    sampled = Signal(object)
+    memoryEvent = Signal(object)
+    memoryAction = Signal(object)
+    metricsHistory = Signal(object)
+    metricsExported = Signal(object)
+    calibrationOverview = Signal(object)
+    calibrationReport = Signal(object)
+    labelledProgress = Signal(object)
+    labelledEvaluated = Signal(object)
+    calibrationRefitted = Signal(object)
+    feedbackRecorded = Signal(object)
+    verdictsLoaded = Signal(object)
+    newsScored = Signal(object)
+    newsPage = Signal(object)
+    assetGauges = Signal(object)
+    pipelineStats = Signal(object)
+    sourceStatuses = Signal(object)
+    sourceError = Signal(str)
 
     _analyzeRequested = Signal(int, object, str)
     _stopRequested = Signal()
@@ -564,6 +1303,22 @@ class EngineClient(QObject):
     _loadPortfolio = Signal()
     _importPrices = Signal(str, str, bool)
     _importDemoPrices = Signal()
+    _requestMetricsHistory = Signal(object, float)
+    _requestMetricsExport = Signal(str, float)
+    _requestCalibrationOverview = Signal()
+    _requestCalibrationReport = Signal(str, str, object)
+    _evaluateLabelledFile = Signal(int, str, bool)
+    _refitCalibration = Signal(str, str, str, object)
+    _recordFeedback = Signal(int, int, object, object, str)
+    _queryNews = Signal(int, object)
+    _addFeed = Signal(str, float, str)
+    _addFolder = Signal(str, float, str)
+    _addReplay = Signal(float, bool)
+    _removeSource = Signal(str)
+    _setSourceEnabled = Signal(str, bool)
+    _fetchNow = Signal(str)
+    _startSources = Signal()
+    _stopSources = Signal()
 
     def __init__(self, config: Config, data_dir: Path, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -575,7 +1330,10 @@ class EngineClient(QObject):
         self._thread = QThread()
         self._thread.setObjectName("engine")
         self._benchmark_cancel = threading.Event()
-        self._worker = EngineWorker(config, data_dir, self._cancel, self._benchmark_cancel)
+        self._labelled_cancel = CancelToken()
+        self._backlog = Backlog()
+        self._worker = EngineWorker(config, data_dir, self._cancel, self._benchmark_cancel,
+                                    labelled_cancel=self._labelled_cancel, backlog=self._backlog)
         self._worker.moveToThread(self._thread)
         self._thread.started.connect(self._worker.start)
         self._thread.finished.connect(self._worker.deleteLater)
@@ -588,7 +1346,12 @@ class EngineClient(QObject):
         self._worker.failed.connect(self.failed)
         for name in ("modelsChanged", "modelEvent", "modelError", "benchmarkProgress", "benchmarkDone",
                      "ideasProposed", "ideasListed", "ideaDecided", "auditLoaded", "ideasExported",
-                     "portfolioReady", "pricesImported", "ideaError"):
+                     "portfolioReady", "pricesImported", "ideaError", "monitorStarted", "sampled", "memoryEvent",
+                     "memoryAction", "metricsHistory", "metricsExported", "calibrationOverview",
+                     "calibrationReport", "labelledProgress", "labelledEvaluated", "calibrationRefitted",
+                     "feedbackRecorded", "verdictsLoaded"):
+            getattr(self._worker, name).connect(getattr(self, name))
+        for name in ("newsScored", "newsPage", "assetGauges", "pipelineStats", "sourceStatuses", "sourceError"):
             getattr(self._worker, name).connect(getattr(self, name))
         self._refreshModels.connect(self._worker.refreshModels)
         self._switchModel.connect(self._worker.switchModel)
@@ -603,6 +1366,22 @@ class EngineClient(QObject):
         self._loadPortfolio.connect(self._worker.loadPortfolio)
         self._importPrices.connect(self._worker.importPrices)
         self._importDemoPrices.connect(self._worker.importDemoPrices)
+        self._requestMetricsHistory.connect(self._worker.requestMetricsHistory)
+        self._requestMetricsExport.connect(self._worker.requestMetricsExport)
+        self._requestCalibrationOverview.connect(self._worker.requestCalibrationOverview)
+        self._requestCalibrationReport.connect(self._worker.requestCalibrationReport)
+        self._evaluateLabelledFile.connect(self._worker.evaluateLabelledFile)
+        self._refitCalibration.connect(self._worker.refitCalibration)
+        self._recordFeedback.connect(self._worker.recordFeedback)
+        self._queryNews.connect(self._worker.queryNews)
+        self._addFeed.connect(self._worker.addFeed)
+        self._addFolder.connect(self._worker.addFolder)
+        self._addReplay.connect(self._worker.addReplay)
+        self._removeSource.connect(self._worker.removeSource)
+        self._setSourceEnabled.connect(self._worker.setSourceEnabled)
+        self._fetchNow.connect(self._worker.fetchNow)
+        self._startSources.connect(self._worker.startSources)
+        self._stopSources.connect(self._worker.stopSources)
 
     def _on_ready(self, info: EngineInfo) -> None:
         self.info = info
@@ -618,6 +1397,7 @@ class EngineClient(QObject):
             raise EmptyInputError("Nothing to analyse: paste one headline per line.")
         request_id = next(self._ids)
         self._cancel.submitted(request_id)
+        self._backlog.add(len(prepared.items))
         self._analyzeRequested.emit(request_id, prepared, source)
         return Submission(request_id, len(prepared.items), prepared.notice)
 
@@ -677,6 +1457,72 @@ class EngineClient(QObject):
 
     def import_demo_prices(self) -> None:
         self._importDemoPrices.emit()
+
+    # Monitoring: answers arrive as metricsHistory / metricsExported.
+    def request_metrics_history(self, since: float, metrics: tuple[str, ...] = ()) -> None:
+        """Stored samples since ``since`` (unix s), e.g. to backfill charts after a restart."""
+        self._requestMetricsHistory.emit(tuple(metrics), float(since))
+
+    def export_metrics(self, path: str | Path, since: float = 0.0) -> None:
+        self._requestMetricsExport.emit(str(path), float(since))
+
+    # Calibration: each call returns at once; answers arrive as signals.
+    def request_calibration_overview(self) -> None:
+        self._requestCalibrationOverview.emit()
+
+    def request_calibration_report(self, model_id: str, version: str, sources: tuple[str, ...] = ()) -> None:
+        self._requestCalibrationReport.emit(model_id, version, tuple(sources))
+
+    def evaluate_labelled_file(self, path: str | Path, record: bool = True) -> int:
+        """Score a labelled CSV (and record its rows as outcomes); progress via labelledProgress."""
+        request_id = next(self._ids)
+        self._labelled_cancel.submitted(request_id)
+        self._evaluateLabelledFile.emit(request_id, str(path), bool(record))
+        return request_id
+
+    def cancel_labelled(self) -> None:
+        self._labelled_cancel.cancel()
+
+    def refit_calibration(self, model_id: str, version: str, method: str = "auto", scheme: str | None = None) -> None:
+        self._refitCalibration.emit(model_id, version, method, scheme)
+
+    def record_feedback(self, signal_id: int, right: bool | None = None, label: str | None = None,
+                        note: str = "") -> int:
+        """Mark a stored signal right or wrong, or give its right label (exactly one of the two)."""
+        request_id = next(self._ids)
+        self._recordFeedback.emit(request_id, int(signal_id), right, label, note)
+        return request_id
+
+    # Live news: each call returns at once; pages arrive as newsPage (match the request id),
+    # source changes as sourceStatuses, refusals as sourceError.
+    def query_news(self, news_filter: NewsFilter) -> int:
+        request_id = next(self._ids)
+        self._queryNews.emit(request_id, news_filter)
+        return request_id
+
+    def add_feed(self, url: str, interval_s: float = 0.0, source_kind: str = "news") -> None:
+        self._addFeed.emit(url, float(interval_s), source_kind)
+
+    def add_folder(self, folder: str | Path, interval_s: float = 0.0, source_kind: str = "news") -> None:
+        self._addFolder.emit(str(folder), float(interval_s), source_kind)
+
+    def add_replay(self, rate: float = 0.0, loop: bool = False) -> None:
+        self._addReplay.emit(float(rate), bool(loop))
+
+    def remove_source(self, name: str) -> None:
+        self._removeSource.emit(name)
+
+    def set_source_enabled(self, name: str, enabled: bool) -> None:
+        self._setSourceEnabled.emit(name, bool(enabled))
+
+    def fetch_now(self, name: str) -> None:
+        self._fetchNow.emit(name)
+
+    def start_sources(self) -> None:
+        self._startSources.emit()
+
+    def stop_sources(self) -> None:
+        self._stopSources.emit()
 
     def is_running(self) -> bool:
         return self._thread.isRunning()

@@ -24,10 +24,19 @@ class Signal:
     model_version: str
     latency_ms: float
     truncated: bool = False
+    # Calibrated view for display; the raw probabilities above are what is stored and kept.
+    calibrated_probs: tuple[float, float, float] | None = None
+    calibrated_confidence: float | None = None
+    calibrator: str = ""  # which calibrator produced the view, e.g. "isotonic/top_label #3"
 
     @property
     def probabilities(self) -> dict[str, float]:
         return dict(zip(LABELS, self.probs))
+
+    @property
+    def shown_confidence(self) -> float:
+        """Calibrated when a calibrator exists for this model version, raw otherwise."""
+        return self.calibrated_confidence if self.calibrated_confidence is not None else self.confidence
 
     def to_dict(self) -> dict:
         return {
@@ -44,6 +53,8 @@ class Signal:
             "model_version": self.model_version,
             "latency_ms": self.latency_ms,
             "truncated": self.truncated,
+            "calibrated_confidence": self.calibrated_confidence,
+            "calibrator": self.calibrator,
         }
 
 

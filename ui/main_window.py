@@ -18,7 +18,7 @@ from ui.panels.models import ModelsPanel
 from ui.panels.monitor import MonitorPanel
 from ui.panels.news import NewsPanel
 from ui.panels.ideas import IdeasPanel
-from ui.panels.placeholder import calibration_panel
+from ui.panels.calibration import CalibrationPanel
 from ui.theme import ERROR_BADGE, WARNING_BADGE
 from ui.widgets.log_view import LogView
 
@@ -54,8 +54,8 @@ class MainWindow(QMainWindow):
 
         self.news = NewsPanel(client)
         self.models = ModelsPanel(client)
-        self.monitor_panel = MonitorPanel()
-        self.calibration = calibration_panel()
+        self.monitor_panel = MonitorPanel(client)
+        self.calibration = CalibrationPanel(client)
         self.ideas = IdeasPanel(client)
         self.tabs = QTabWidget()
         self.tabs.setObjectName("mainTabs")
@@ -87,11 +87,13 @@ class MainWindow(QMainWindow):
         client.ready.connect(self._on_ready)
         client.failed.connect(self._on_failed)
         monitor.sampled.connect(self._on_sample)
-        monitor.sampled.connect(self.monitor_panel.add_sample)
         self.news.statusMessage.connect(self.show_status)
         self.ideas.statusMessage.connect(self.show_status)
         self.models.statusMessage.connect(self.show_status)  # switches, benchmarks
         self.models.alertMessage.connect(self.show_alert)  # fallbacks
+        self.monitor_panel.statusMessage.connect(self.show_status)  # memory events, exports
+        self.monitor_panel.alertMessage.connect(self.show_alert)  # memory actions that changed models
+        self.calibration.statusMessage.connect(self.show_status)  # evaluations, refits
         client.modelsChanged.connect(self._on_models_changed)
         if client.info is not None:  # the engine may have started before the window was built
             self._on_ready(client.info)

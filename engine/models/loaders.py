@@ -63,7 +63,7 @@ def load_model(spec: ModelSpec, config: Config) -> Any:
     if spec.task == "embedding" and spec.backend == "onnx":
         from engine.embeddings.onnx_embedder import OnnxEmbedder
 
-        model = OnnxEmbedder(spec.path, intra_op_threads=threads)
+        model = OnnxEmbedder(spec.path, intra_op_threads=config.embedding_threads)
         model.embed([WARM_UP_TEXT])
         return model
     if spec.task == "generation" and spec.backend == "llama_cpp":

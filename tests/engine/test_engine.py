@@ -54,3 +54,30 @@ def test_lexicon_on_request_is_not_degraded(data_dir: Path) -> None:
     assert engine.sentiment_status.backend == "lexicon"
     assert not engine.sentiment_status.degraded
     engine.close()
+
+
+def test_signals_show_calibrated_confidence_once_a_calibrator_exists(data_dir: Path) -> None:
+    from engine.calibration.labelled import evaluate_labelled, load_labelled_csv
+    from engine.monitoring import model_key
+    from engine.resources import resources_dir
+
+    engine = Engine(Config(sentiment_model="lexicon"), data_dir)
+    first = engine.analyze("$AAPL jumps after earnings beat")
+    assert first.calibrated_confidence is None and first.shown_confidence == first.confidence
+
+    data = load_labelled_csv(resources_dir() / "demo" / "tfns_dev_sample.csv")
+    evaluation = evaluate_labelled(engine, data.rows)
+    fitted = engine.calibration.record_labelled(evaluation, "tfns_dev_sample", refit=False)
+    assert not fitted
+    stored = engine.calibration.refit(first.model_id, first.model_version)
+    assert stored is not None
+
+    later = engine.analyze("$AAPL jumps after earnings beat")
+    assert later.calibrator and later.calibrated_confidence is not None
+    assert later.confidence == first.confidence  # the raw figure is kept as it was
+    reopened = engine.recent_signals(5)
+    assert all(s.calibrated_confidence is not None for s in reopened)
+    # Every scored batch also feeds the monitor's per-model latency window.
+    stats = engine.monitor.latency.stats(model_key(first.model_id, first.model_version))
+    assert stats is not None and stats.items >= 2
+    engine.close()

@@ -288,3 +288,26 @@ def test_benchmark_can_be_cancelled(data_dir: Path) -> None:
     manager = _manager(data_dir)
     with pytest.raises(BenchmarkCancelled):
         manager.benchmark("lexicon-fin", cancelled=lambda: True)
+
+
+def test_user_onnx_classifier_folder_is_verified_against_the_registry_manifest(tmp_path: Path, data_dir: Path) -> None:
+    """A folder with model.onnx + tokenizer.json and no manifest of ours (as users bring them)."""
+    folder = tmp_path / "my-onnx"
+    folder.mkdir()
+    for name in ("model.onnx", "tokenizer.json"):
+        shutil.copy(models_dir() / "finsent-minilm-l6" / name, folder / name)
+    manager = _manager(data_dir)
+    info = manager.add_user_model(folder, model_id="my-onnx", labels=["bearish", "bullish", "neutral"])
+    assert info.backend == "onnx" and info.origin == "user"
+    manager.switch("sentiment", "my-onnx")
+    model, spec = manager.acquire("sentiment")
+    probs = model.predict_proba(["Shares plunge after the company slashes its outlook"])
+    assert probs.shape == (1, 3) and probs[0].argmax() == 0  # bearish
+    # Tampering after registration is caught by the sha256 recorded at add time.
+    manager.switch("sentiment", "lexicon-fin")
+    manager._cache.unload("my-onnx")
+    data = bytearray((folder / "tokenizer.json").read_bytes())
+    data[50] ^= 1
+    (folder / "tokenizer.json").write_bytes(bytes(data))
+    with pytest.raises(ModelSwitchError, match="sha256"):
+        manager.switch("sentiment", "my-onnx")

@@ -59,21 +59,27 @@ def test_models_panel_shows_hardware_tier_and_model(window, qtbot):
 def test_monitor_panel_plots_live_samples(window, qtbot):
     window.tabs.setCurrentWidget(window.monitor_panel)
     panel = window.monitor_panel
-    qtbot.waitUntil(lambda: len(panel.samples) >= 15, timeout=ENGINE_TIMEOUT_MS)
+    # The engine's sampler feeds the panel at the configured interval (1 s by default).
+    qtbot.waitUntil(lambda: len(panel.samples) >= 4, timeout=ENGINE_TIMEOUT_MS)
     x, rss = panel.rss_curve.getData()
     _, cpu = panel.cpu_curve.getData()
-    assert x is not None and len(x) >= 15 and x[-1] == 0 and x[0] < 0
+    assert x is not None and len(x) >= 4 and x[-1] == 0 and x[0] < 0
     assert (rss > 10).all()  # a Python + Qt process is tens of MB at least
     assert (cpu >= 0).all()
     assert panel.rss_value.text().endswith("MB")
     save_screenshot(window, "monitor_panel")
 
 
-def test_calibration_says_what_is_coming_and_ideas_say_nothing_is_executed(window, qtbot):
+def test_calibration_starts_uncalibrated_and_ideas_say_nothing_is_executed(window, qtbot):
     window.tabs.setCurrentWidget(window.calibration)
-    text = window.calibration.findChild(type(window.model_status), "calibrationPanelBody").text()
-    assert "ECE" in text and "Brier" in text and "isotonic" in text.lower()
-    save_screenshot(window, "calibration_panel")
+    panel = window.calibration
+    status = window._client.info.sentiment
+    qtbot.waitUntil(lambda: panel.report is not None, timeout=ENGINE_TIMEOUT_MS)
+    assert panel.selected() == (status.model_id, status.version)
+    assert "No calibrator yet" in panel.status.text() and panel.before_view.empty.isVisible()
+    headers = [panel.metrics_table.verticalHeaderItem(r).text() for r in range(3)]
+    assert headers == ["ECE", "MCE", "Brier"]
+    save_screenshot(window, "calibration_panel_empty")
     window.tabs.setCurrentWidget(window.ideas)
     note = window.ideas.findChild(type(window.model_status), "ideasPanelNote").text()
     assert "Nothing is ever executed" in note

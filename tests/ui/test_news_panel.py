@@ -151,7 +151,7 @@ def test_open_and_drop_text_files_append_to_paste_box(window, qtbot, tmp_path, m
     buttons, mods = Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier
     # Through the QWindow, as a real drag arrives: Qt finds the widget under the cursor and
     # walks up to the first one that accepts drops (the panel; the table itself does not).
-    enter = QDragEnterEvent(at, Qt.DropAction.CopyAction, mime2, buttons, mods)
+    enter = QDragEnterEvent(at.toPoint(), Qt.DropAction.CopyAction, mime2, buttons, mods)
     QApplication.sendEvent(window.windowHandle(), enter)
     assert enter.isAccepted()
     drop = QDropEvent(at, Qt.DropAction.CopyAction, mime2, buttons, mods)

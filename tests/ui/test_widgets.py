@@ -40,7 +40,7 @@ def test_model_appends_in_one_insert_and_keeps_arrival_order(qtbot, scored):
     model.append(scored)
     model.append([])
     assert inserts == [(0, 2)]
-    assert model.rowCount() == 3 and model.columnCount() == 7
+    assert model.rowCount() == 3 and model.columnCount() == 8  # + Verdict
     assert model.rowCount(model.index(0, 0)) == 0  # a table, not a tree
     assert model.index(2, COL_TIME).data(SORT_ROLE) == 2
 

@@ -11,15 +11,17 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelInd
 from engine.types import Signal
 from ui.theme import is_dark, label_colors
 
-COLUMNS = ("Time", "Source", "Tickers", "Label", "Confidence", "Model", "Text")
-COL_TIME, COL_SOURCE, COL_TICKERS, COL_LABEL, COL_CONFIDENCE, COL_MODEL, COL_TEXT = range(len(COLUMNS))
+COLUMNS = ("Time", "Source", "Tickers", "Label", "Confidence", "Verdict", "Model", "Text")
+COL_TIME, COL_SOURCE, COL_TICKERS, COL_LABEL, COL_CONFIDENCE, COL_VERDICT, COL_MODEL, COL_TEXT = range(len(COLUMNS))
 
 _HEADER_TIPS = (
     "When the item was received (local time)",
     "Where the item came from (paste, file, feed…)",
     "Cashtags and tickers found in the text",
     "Sentiment label from the active model",
-    "Probability of the chosen label (uncalibrated)",
+    "Probability of the chosen label: calibrated when the model version has a calibrator "
+    "(the raw model probability is in the tooltip)",
+    "Your feedback: right, wrong, or the label that was right (Ctrl+Shift+R / W, right-click for labels)",
     "Model id and version that scored the item",
     "The item as scored (long items are cut)",
 )
@@ -38,6 +40,7 @@ class SignalTableModel(QAbstractTableModel):
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
         self._rows: list[Signal] = []
+        self._verdicts: dict[int, tuple[bool, str | None]] = {}  # signal id -> (correct, right label)
 
     # -- mutation -----------------------------------------------------------------------
     def append(self, signals: Sequence[Signal]) -> None:
@@ -59,6 +62,28 @@ class SignalTableModel(QAbstractTableModel):
 
     def signal_at(self, row: int) -> Signal:
         return self._rows[row]
+
+    def set_verdict(self, signal_id: int, correct: bool, label: str | None) -> None:
+        """Mark an analyst verdict; ``label`` is the right label when one was given."""
+        self._verdicts[signal_id] = (bool(correct), label)
+        for row, sig in enumerate(self._rows):
+            if sig.id == signal_id:
+                self.dataChanged.emit(self.index(row, COL_VERDICT), self.index(row, COL_VERDICT))
+
+    def set_verdicts(self, verdicts: dict[int, tuple[bool, str | None]]) -> None:
+        """Verdicts recorded before (e.g. in an earlier session), in one repaint."""
+        self._verdicts.update(verdicts)
+        if self._rows:
+            self.dataChanged.emit(self.index(0, COL_VERDICT), self.index(len(self._rows) - 1, COL_VERDICT))
+
+    def verdict_text(self, sig: Signal) -> str:
+        found = self._verdicts.get(sig.id) if sig.id is not None else None
+        if found is None:
+            return ""
+        correct, label = found
+        if label is not None and label != sig.label:
+            return f"✗ → {label}"
+        return "✓ right" if correct else "✗ wrong"
 
     # -- Qt model API -------------------------------------------------------------------
     def rowCount(self, parent: _Index = QModelIndex()) -> int:
@@ -82,17 +107,24 @@ class SignalTableModel(QAbstractTableModel):
         sig = self._rows[index.row()]
         col = index.column()
         if role == Qt.ItemDataRole.DisplayRole:
-            return _display(sig, col)
+            return self.verdict_text(sig) if col == COL_VERDICT else _display(sig, col)
         if role == Qt.ItemDataRole.ToolTipRole:
-            return _tooltip(sig)
+            return _tooltip(sig, self.verdict_text(sig))
         if role == SORT_ROLE:
             if col == COL_TIME:
                 return index.row()  # arrival order: exact, even for items of one batch
             if col == COL_CONFIDENCE:
-                return sig.confidence
+                return sig.shown_confidence  # what the cell shows
+            if col == COL_VERDICT:
+                return self.verdict_text(sig)
             return _display(sig, col)
         if role == SIGNAL_ROLE:
             return sig
+        if col == COL_VERDICT and role == Qt.ItemDataRole.ForegroundRole:
+            verdict = self.verdict_text(sig)
+            # The label colours' foregrounds: green for right, red for wrong, on either palette.
+            colors = label_colors("bullish" if verdict.startswith("✓") else "bearish", is_dark()) if verdict else None
+            return colors[0] if colors else None
         if col == COL_LABEL and role in (Qt.ItemDataRole.ForegroundRole, Qt.ItemDataRole.BackgroundRole):
             colors = label_colors(sig.label, is_dark())
             if colors is None:
@@ -101,7 +133,7 @@ class SignalTableModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.TextAlignmentRole:
             if col == COL_CONFIDENCE:
                 return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-            if col == COL_LABEL:
+            if col in (COL_LABEL, COL_VERDICT):
                 return int(Qt.AlignmentFlag.AlignCenter)
         return None
 
@@ -116,7 +148,7 @@ def _display(sig: Signal, col: int) -> str:
     if col == COL_LABEL:
         return sig.label
     if col == COL_CONFIDENCE:
-        return f"{sig.confidence:.0%}"
+        return f"{sig.shown_confidence:.0%}"
     if col == COL_MODEL:
         return f"{sig.model_id} {sig.model_version}"
     if col == COL_TEXT:
@@ -124,14 +156,22 @@ def _display(sig: Signal, col: int) -> str:
     return ""
 
 
-def _tooltip(sig: Signal) -> str:
+def confidence_text(sig: Signal) -> str:
+    """e.g. "72% (raw 91%, isotonic/top_label #3)"; just the raw figure when uncalibrated."""
+    if sig.calibrated_confidence is None:
+        return f"{sig.confidence:.1%} (uncalibrated)"
+    return f"{sig.calibrated_confidence:.1%} (raw {sig.confidence:.1%}, {sig.calibrator})"
+
+
+def _tooltip(sig: Signal, verdict: str = "") -> str:
     # Rich text so Qt word-wraps long items instead of drawing a screen-wide tooltip.
     when = time.strftime("%A %d %B %Y, %H:%M:%S %Z", time.localtime(sig.received_at))
     probs = " · ".join(f"{name} {p:.1%}" for name, p in sig.probabilities.items())
     extra = " (cut to the maximum item length)" if sig.truncated else ""
+    feedback = f"<br>Your feedback: {html.escape(verdict)}" if verdict else ""
     return (
         f"<p>{html.escape(sig.text)}</p>"
-        f"<p><b>{html.escape(sig.label)}</b> {sig.confidence:.1%} — {probs}<br>"
+        f"<p><b>{html.escape(sig.label)}</b> {html.escape(confidence_text(sig))} — raw {probs}<br>"
         f"{html.escape(when)} · {html.escape(sig.source)}{extra}<br>"
-        f"{html.escape(sig.model_id)} {html.escape(sig.model_version)}, {sig.latency_ms:.1f} ms</p>"
+        f"{html.escape(sig.model_id)} {html.escape(sig.model_version)}, {sig.latency_ms:.1f} ms{feedback}</p>"
     )

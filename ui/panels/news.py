@@ -6,18 +6,21 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QMimeData, QSortFilterProxyModel, Qt, Signal, Slot
-from PySide6.QtGui import QDragEnterEvent, QDropEvent, QKeyEvent, QKeySequence, QShortcut, QTextCursor
+from PySide6.QtGui import QAction, QDragEnterEvent, QDropEvent, QKeyEvent, QKeySequence, QShortcut, QTextCursor
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QComboBox,
     QHBoxLayout,
     QHeaderView,
     QLabel,
+    QLineEdit,
     QMessageBox,
     QPlainTextEdit,
     QProgressBar,
     QPushButton,
     QSplitter,
     QTableView,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -31,16 +34,22 @@ from ui.models.signal_table import (
     COL_SOURCE,
     COL_TICKERS,
     COL_TIME,
+    COL_VERDICT,
     SORT_ROLE,
     SignalTableModel,
 )
+from ui.panels.live_news import LiveNewsPanel
 from ui.theme import MESSAGE_STYLES
 
 if TYPE_CHECKING:
-    from app.worker import AnalysisDone, EngineClient, SignalBatch
+    from app.worker import AnalysisDone, EngineClient, FeedbackResult, SignalBatch
 
 # A paste box holding more than this would make the UI thread crawl; the engine cuts items anyway.
 MAX_FILE_BYTES = 16 * 1024 * 1024
+
+# Analyst feedback keys: (keys, right, label). Up / Down / Neutral name the right label.
+FEEDBACK_KEYS = (("Ctrl+Shift+R", True, None), ("Ctrl+Shift+W", False, None), ("Ctrl+Shift+U", None, "bullish"),
+                 ("Ctrl+Shift+D", None, "bearish"), ("Ctrl+Shift+N", None, "neutral"))
 
 
 def local_files(mime: QMimeData) -> list[Path]:
@@ -74,6 +83,22 @@ class PasteBox(QPlainTextEdit):
             self.filesDropped.emit(files)
         else:
             super().insertFromMimeData(source)
+
+
+class SignalTableView(QTableView):
+    """Feedback keys on the table itself as well as panel shortcuts: shortcuts need an active
+    window, key presses do not (offscreen, or right after launch)."""
+
+    feedbackRequested = Signal(object, object)  # right (bool | None), label (str | None)
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        pressed = QKeySequence(event.keyCombination())
+        for keys, right, label in FEEDBACK_KEYS:
+            if pressed.matches(QKeySequence(keys)) == QKeySequence.SequenceMatch.ExactMatch:
+                event.accept()
+                self.feedbackRequested.emit(right, label)
+                return
+        super().keyPressEvent(event)
 
 
 class NewsPanel(QWidget):
@@ -130,10 +155,12 @@ class NewsPanel(QWidget):
         self.proxy.setSortRole(SORT_ROLE)
         self.proxy.setSortCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
 
-        self.table = QTableView()
+        self.table = SignalTableView()
         self.table.setObjectName("signalTable")
         self.table.setModel(self.proxy)
         self._setup_table()
+        self._feedback_pending: dict[int, str] = {}  # request id -> what was said, for the confirmation
+        feedback_bar = self._build_feedback()
 
         buttons = QHBoxLayout()
         buttons.addWidget(self.analyze_button)
@@ -152,13 +179,26 @@ class NewsPanel(QWidget):
         self.splitter = QSplitter(Qt.Orientation.Vertical)
         self.splitter.setObjectName("newsSplitter")
         self.splitter.setChildrenCollapsible(False)
+        bottom = QWidget()
+        bottom_layout = QVBoxLayout(bottom)
+        bottom_layout.setContentsMargins(0, 0, 0, 0)
+        bottom_layout.addWidget(self.table, 1)
+        bottom_layout.addLayout(feedback_bar)
         self.splitter.addWidget(top)
-        self.splitter.addWidget(self.table)
+        self.splitter.addWidget(bottom)
         self.splitter.setStretchFactor(0, 1)
         self.splitter.setStretchFactor(1, 3)
 
+        # Paste-and-score and the live stream side by side as tabs: the paste table stays as it was.
+        self.live = LiveNewsPanel(client)
+        self.live.statusMessage.connect(self.statusMessage)
+        self.views = QTabWidget()
+        self.views.setObjectName("newsViews")
+        self.views.setDocumentMode(True)
+        self.views.addTab(self.splitter, "Paste && score")
+        self.views.addTab(self.live, "Live")
         layout = QVBoxLayout(self)
-        layout.addWidget(self.splitter)
+        layout.addWidget(self.views)
 
         # Ctrl+Enter from anywhere in the panel (e.g. while the table has focus).
         for keys in ("Ctrl+Return", "Ctrl+Enter"):
@@ -171,7 +211,10 @@ class NewsPanel(QWidget):
         client.signalsAdded.connect(self._on_signals_added)
         client.analysisDone.connect(self._on_analysis_done)
         client.failed.connect(self._on_failed)
+        client.feedbackRecorded.connect(self._on_feedback_recorded)
+        client.verdictsLoaded.connect(self.model.set_verdicts)
         self._update_row_count()
+        self._update_feedback_actions()
 
     def _setup_table(self) -> None:
         view = self.table
@@ -199,6 +242,7 @@ class NewsPanel(QWidget):
             COL_TICKERS: fm.horizontalAdvance("AAPL, MSFT"),
             COL_LABEL: fm.horizontalAdvance("bullish"),
             COL_CONFIDENCE: fm.horizontalAdvance("Confidence"),
+            COL_VERDICT: fm.horizontalAdvance("✗ → bearish"),
             COL_MODEL: fm.horizontalAdvance("lexicon-fin 1.0.0"),
         }
         for col, width in widths.items():
@@ -207,6 +251,104 @@ class NewsPanel(QWidget):
         # Unsorted (source order = arrival order, newest at the bottom) until the user clicks a header.
         header.setSortIndicator(-1, Qt.SortOrder.AscendingOrder)
         view.setSortingEnabled(True)
+
+    def _build_feedback(self) -> QHBoxLayout:
+        """Analyst feedback on the selected rows: an outcome for calibration (source b)."""
+        self.feedback_actions: list[QAction] = []
+        names = {(True, None): ("markRightAction", "Mark right"), (False, None): ("markWrongAction", "Mark wrong")}
+        for keys, right, label in FEEDBACK_KEYS:
+            name, text = names.get((right, label), (f"markLabel_{label}", f"Right label: {label}"))
+            act = QAction(text, self)
+            act.setObjectName(name)
+            act.setShortcut(QKeySequence(keys))
+            act.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+            act.setToolTip(f"{text} for the selected signal(s) ({keys}); recorded as an analyst outcome")
+            act.triggered.connect(lambda _=False, r=right, lab=label: self.give_feedback(r, lab))
+            self.addAction(act)
+            self.feedback_actions.append(act)
+        self.mark_right_action, self.mark_wrong_action = self.feedback_actions[:2]
+        separator = QAction(self)
+        separator.setSeparator(True)
+        self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
+        self.table.addActions(self.feedback_actions[:2] + [separator] + self.feedback_actions[2:])
+        self.table.feedbackRequested.connect(self.give_feedback)
+        self.table.selectionModel().selectionChanged.connect(self._update_feedback_actions)
+
+        self.right_button = QPushButton("✓ Right")
+        self.right_button.setObjectName("feedbackRightButton")
+        self.right_button.clicked.connect(self.mark_right_action.trigger)
+        self.wrong_button = QPushButton("✗ Wrong")
+        self.wrong_button.setObjectName("feedbackWrongButton")
+        self.wrong_button.clicked.connect(self.mark_wrong_action.trigger)
+        self.label_combo = QComboBox()
+        self.label_combo.setObjectName("feedbackLabelCombo")
+        self.label_combo.addItem("Right label is…")
+        # Labels are read back from this list, not itemData(): see ui/panels/calibration.py _key.
+        self._combo_labels = [None] + [label for _, right, label in FEEDBACK_KEYS if label is not None]
+        for label in self._combo_labels[1:]:
+            self.label_combo.addItem(label, label)
+        self.label_combo.setToolTip("Give the label that was right (Ctrl+Shift+U bullish, D bearish, N neutral)")
+        self.label_combo.activated.connect(self._on_label_chosen)
+        self.feedback_note = QLineEdit()
+        self.feedback_note.setObjectName("feedbackNote")
+        self.feedback_note.setPlaceholderText("note (optional), sent with the verdict")
+        self.feedback_note.setClearButtonEnabled(True)
+        row = QHBoxLayout()
+        caption = QLabel("Feedback on selected:")
+        caption.setToolTip("Verdicts become calibration outcomes for the signal's model version")
+        row.addWidget(caption)
+        row.addWidget(self.right_button)
+        row.addWidget(self.wrong_button)
+        row.addWidget(self.label_combo)
+        row.addWidget(self.feedback_note, 1)
+        return row
+
+    def selected_signals(self) -> list:
+        rows = self.table.selectionModel().selectedRows() if self.table.selectionModel() else []
+        return [self.model.signal_at(self.proxy.mapToSource(index).row()) for index in rows]
+
+    @Slot()
+    def _update_feedback_actions(self, *_args) -> None:
+        stored = [s for s in self.selected_signals() if s.id is not None]
+        for widget in (*self.feedback_actions, self.right_button, self.wrong_button, self.label_combo):
+            widget.setEnabled(bool(stored))
+
+    @Slot(int)
+    def _on_label_chosen(self, index: int) -> None:
+        label = self._combo_labels[index] if 0 <= index < len(self._combo_labels) else None
+        self.label_combo.setCurrentIndex(0)  # a command, not a setting: back to the prompt
+        if label:
+            self.give_feedback(None, label)
+
+    def give_feedback(self, right: bool | None, label: str | None) -> None:
+        """Record the verdict for every selected stored signal; confirmations come back per signal."""
+        signals = self.selected_signals()
+        stored = [s for s in signals if s.id is not None]
+        if not stored:
+            self.show_message("Select a scored signal first: feedback is recorded per stored signal.", "warning")
+            return
+        note = self.feedback_note.text().strip()
+        said = f"right label {label}" if label is not None else ("right" if right else "wrong")
+        for sig in stored:
+            request_id = self._client.record_feedback(sig.id, right=right, label=label, note=note)
+            self._feedback_pending[request_id] = said
+        self.statusMessage.emit(f"Recording feedback on {len(stored)} signal{'s' if len(stored) != 1 else ''}…")
+
+    @Slot(object)
+    def _on_feedback_recorded(self, result: FeedbackResult) -> None:
+        said = self._feedback_pending.pop(result.request_id, None)
+        if said is None:
+            return  # feedback given elsewhere
+        if result.error:
+            self.show_message(f"Feedback on signal #{result.signal_id} was not recorded: {result.error}", "error")
+            return
+        self.model.set_verdict(result.signal_id, bool(result.correct), result.label)
+        if not self._feedback_pending:
+            self.feedback_note.clear()  # the note went with the verdict
+        refit = " A calibrator refit has started." if result.refit_started else ""
+        self.show_message(f"Recorded: signal #{result.signal_id} marked {said}. {result.outcomes:,} outcomes for "
+                          f"its model version; {result.explanation}.{refit}", "info")
+        self.statusMessage.emit(f"Feedback recorded: #{result.signal_id} {said}")
 
     # -- actions ------------------------------------------------------------------------
     @Slot()

@@ -1,0 +1,189 @@
+"""Sentiment latency/throughput: Hugging Face pipeline (fp32 torch) vs our int8 ONNX engine path.
+
+    python bench/bench_sentiment.py --json                    # print the JSON report
+    python bench/bench_sentiment.py --json --update-artifact  # also store it in the manifest + card
+
+Everything runs in one process on the same fine-tuned weights (the fp32 checkpoint in
+build/finsent/fp32, and the int8 artifact exported from it), with the same thread count, on
+the same headlines (the 200 dev-split texts shipped in fp32_reference.json). Machines here are
+noisy, so the ratios measured side by side are the figures to trust, not the absolute times.
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+import argparse
+import datetime as dt
+import json
+import platform
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # run as a script from anywhere in the checkout
+
+DEFAULT_ARTIFACT = ROOT / "resources" / "models" / "finsent-minilm-l6"
+DEFAULT_CHECKPOINT = ROOT / "build" / "finsent" / "fp32"
+REBUILD = "python -m engine.training.finetune --out build/finsent"
+COMMAND = "python bench/bench_sentiment.py --json"
+
+
+def _latency(fn, texts, warmup: int, rounds: int) -> dict:
+    for t in texts[:warmup]:
+        fn(t)
+    times = []
+    for i in range(rounds):
+        t = texts[i % len(texts)]
+        start = time.perf_counter()
+        fn(t)
+        times.append((time.perf_counter() - start) * 1000.0)
+    arr = np.array(times)
+    return {"p50_ms": round(float(np.percentile(arr, 50)), 3), "p95_ms": round(float(np.percentile(arr, 95)), 3),
+            "mean_ms": round(float(arr.mean()), 3), "n": rounds}
+
+
+def _throughput(fn, texts, repeats: int) -> float:
+    fn(texts[:64])  # warm-up at the batch shape
+    best = 0.0
+    for _ in range(repeats):  # best of a few: the least disturbed by other tenants
+        start = time.perf_counter()
+        fn(texts)
+        best = max(best, len(texts) / (time.perf_counter() - start))
+    return round(best, 1)
+
+
+def run(artifact: Path, checkpoint: Path, threads: int, rounds: int, batch_items: int, batch_size: int) -> dict:
+    import torch
+
+    torch.set_num_threads(threads)
+    from transformers import PreTrainedTokenizerFast, pipeline
+
+    from engine.config import Config
+    from engine.engine import Engine
+    from engine.sentiment.onnx_backend import OnnxSentimentBackend
+    from engine.training.modeling import load_finetuned
+
+    reference = json.loads((artifact / "fp32_reference.json").read_text(encoding="utf-8"))
+    texts = [r["text"] for r in reference["rows"]]
+    batch_texts = (texts * (batch_items // len(texts) + 1))[:batch_items]
+    max_length = json.loads((artifact / "manifest.json").read_text())["max_length"]
+
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.set_verbosity_error()  # the pipeline lists "supported models" for a custom head; noise
+    hf_logging.disable_progress_bar()
+    model = load_finetuned(str(checkpoint)).eval()
+    # Built from tokenizer.json explicitly so HF tokenizes exactly as training and our backend do.
+    tok = PreTrainedTokenizerFast(tokenizer_file=str(checkpoint / "tokenizer.json"), model_max_length=max_length,
+                                  unk_token="[UNK]", sep_token="[SEP]", pad_token="[PAD]", cls_token="[CLS]",
+                                  mask_token="[MASK]")
+    pipe = pipeline("text-classification", model=model, tokenizer=tok, device=-1, top_k=None)
+    hf_kw = {"truncation": True, "max_length": max_length}
+
+    backend = OnnxSentimentBackend(artifact, intra_op_threads=threads, batch_size=batch_size)
+    # The engine finds models under $SIGNALDESK_RESOURCES/models/<id>.
+    os.environ["SIGNALDESK_RESOURCES"] = str(artifact.parent.parent)
+    engine = Engine(Config(sentiment_model=artifact.name, intra_op_threads=threads), None)
+    if engine.sentiment_status.degraded:
+        raise SystemExit(f"engine fell back to the lexicon: {engine.sentiment_status.reason}")
+
+    # Sanity: both paths must agree on labels, or the timing comparison means nothing.
+    hf_out = pipe(texts[:50], batch_size=batch_size, **hf_kw)
+    hf_labels = [max(o, key=lambda d: d["score"])["label"] for o in hf_out]
+    ours = [backend.labels[i] for i in backend.predict_proba(texts[:50]).argmax(1)]
+    agreement = float(np.mean([a == b for a, b in zip(hf_labels, ours)]))
+
+    warm = min(30, len(texts))
+    with torch.inference_mode():
+        hf_single = _latency(lambda t: pipe(t, **hf_kw), texts, warm, rounds)
+        hf_tp = _throughput(lambda ts: pipe(ts, batch_size=batch_size, **hf_kw), batch_texts, 2)
+    be_single = _latency(lambda t: backend.predict_proba([t]), texts, warm, rounds)
+    be_tp = _throughput(backend.predict_proba, batch_texts, 3)
+    en_single = _latency(lambda t: engine.analyze(t, source="bench", persist=False), texts, warm, rounds)
+    en_tp = _throughput(lambda ts: engine.analyze_batch(ts, source="bench", persist=False), batch_texts, 3)
+
+    hf = {**hf_single, "batch_throughput_per_s": hf_tp}
+    be = {**be_single, "batch_throughput_per_s": be_tp}
+    en = {**en_single, "batch_throughput_per_s": en_tp}
+    ratios = {
+        "p50_speedup_backend": round(hf["p50_ms"] / be["p50_ms"], 2),
+        "p50_speedup_engine": round(hf["p50_ms"] / en["p50_ms"], 2),
+        "p95_speedup_engine": round(hf["p95_ms"] / en["p95_ms"], 2),
+        "throughput_ratio_engine": round(en["batch_throughput_per_s"] / hf["batch_throughput_per_s"], 2),
+    }
+    return {
+        "command": COMMAND,
+        "date": dt.date.today().isoformat(),
+        "machine": f"{platform.machine()} {os.cpu_count()} logical cores, {platform.python_implementation()} {platform.python_version()}",
+        "threads": threads,
+        "batch_items": batch_items,
+        "batch_size": batch_size,
+        "headlines": "200 dev-split texts from fp32_reference.json, cycled",
+        "label_agreement_hf_vs_int8": round(agreement, 3),
+        "hf_pipeline": hf,
+        "engine": {"backend": be, "engine": en},
+        "ratios": ratios,
+        "targets": {
+            "engine_p50_le_2.5ms": en["p50_ms"] <= 2.5,
+            "engine_ge_3x_faster_p50": ratios["p50_speedup_engine"] >= 3.0,
+            "batched_ge_800_per_s": en["batch_throughput_per_s"] >= 800,
+        },
+    }
+
+
+def update_artifact(artifact: Path, report: dict) -> None:
+    """Store the figures in manifest.json and re-render MODEL_CARD.md (neither is hashed)."""
+    from engine.manifest import write_manifest
+    from engine.training.card import render_card
+
+    fields = json.loads((artifact / "manifest.json").read_text(encoding="utf-8"))
+    fields.pop("files", None)
+    fields.pop("size_bytes", None)
+    fields["benchmark"] = report
+    manifest = write_manifest(artifact, fields)
+    (artifact / "MODEL_CARD.md").write_text(render_card(manifest), encoding="utf-8")
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--json", action="store_true", help="print the report as JSON (default: a short summary)")
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--rounds", type=int, default=300, help="single-headline calls per path")
+    p.add_argument("--batch-items", type=int, default=2000, help="headlines per throughput pass")
+    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--artifact", type=Path, default=DEFAULT_ARTIFACT, help="int8 model directory")
+    p.add_argument("--checkpoint", type=Path, default=DEFAULT_CHECKPOINT, help="fine-tuned fp32 checkpoint")
+    p.add_argument("--update-artifact", action="store_true",
+                   help="write the figures into the artifact's manifest and model card")
+    args = p.parse_args(argv)
+    artifact, checkpoint = args.artifact.resolve(), args.checkpoint.resolve()
+
+    if not (checkpoint / "config.json").is_file():
+        print(f"bench: no fine-tuned fp32 weights in {checkpoint}; rebuild them with:\n"
+              f"    {REBUILD}", file=sys.stderr)
+        return 2
+    if not (artifact / "manifest.json").is_file():
+        print(f"bench: no artifact in {artifact}; rebuild it with:\n    {REBUILD}", file=sys.stderr)
+        return 2
+
+    report = run(artifact, checkpoint, args.threads, args.rounds, args.batch_items, args.batch_size)
+    if args.update_artifact:
+        update_artifact(artifact, report)
+    if args.json:
+        print(json.dumps(report, indent=2))
+    else:
+        e, h = report["engine"]["engine"], report["hf_pipeline"]
+        print(f"engine p50 {e['p50_ms']} ms p95 {e['p95_ms']} ms, {e['batch_throughput_per_s']}/s batched; "
+              f"HF p50 {h['p50_ms']} ms, {h['batch_throughput_per_s']}/s; ratios {report['ratios']}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
