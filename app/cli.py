@@ -24,6 +24,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--self-test", action="store_true",
                         help="start headless, analyse one headline end to end into a temporary "
                              "store, print a JSON summary and exit")
+    # Hidden: the installer smoke test opens the desk offscreen and closes it as a user would.
+    parser.add_argument("--quit-after", type=float, default=None, metavar="SECONDS", help=argparse.SUPPRESS)
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     from app.commands import register_all
 

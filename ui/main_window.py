@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-import html
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QByteArray, QSettings, Qt, Slot
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
-from PySide6.QtWidgets import QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox, QTabWidget
+from PySide6.QtWidgets import QDockWidget, QFileDialog, QLabel, QMainWindow, QTabWidget
 
-import engine
 from engine.monitor import ProcessSample
 from engine.types import ModelStatus
+from ui.widgets.about import show_about as show_about_dialog
 from ui.panels.models import ModelsPanel
 from ui.panels.monitor import MonitorPanel
 from ui.panels.news import NewsPanel
@@ -152,19 +151,9 @@ class MainWindow(QMainWindow):
 
     @Slot()
     def show_about(self) -> None:
-        info = self._client.info
-        version = info.version if info else engine.__version__
-        lines = [f"<h3>SignalDesk {html.escape(version)}</h3>",
-                 "<p>A desk for market news: paste or load headlines and score their sentiment "
-                 "with a local model. Trade ideas are advice for human review; nothing is ever executed.</p>"]
-        if info:
-            # The serving model may have changed since startup (switch, fallback).
-            sentiment = self.models.snapshot.sentiment if self.models.snapshot else info.sentiment
-            lines.append(f"<p>Sentiment model: {html.escape(sentiment.model_id)} "
-                         f"{html.escape(sentiment.version)}<br>Data folder: {html.escape(info.data_dir)}</p>")
-        QMessageBox.about(self, "About SignalDesk", "".join(lines))
+        sentiment = self.models.snapshot.sentiment if self.models.snapshot else None  # switch/fallback since start
+        self._about_dialog = show_about_dialog(self, self._client.info, sentiment=sentiment)
 
-    # -- status bar ---------------------------------------------------------------------
     @Slot(str)
     def show_status(self, message: str) -> None:
         # A fallback usually lands just before "Scored …" of the same batch; it must not be
