@@ -24,6 +24,7 @@ import hashlib
 import json
 import math
 import os
+import sqlite3
 import time
 from datetime import datetime, timezone
 from pathlib import Path
@@ -92,10 +93,38 @@ class IdeaBook:
         self.close()
 
     # --- proposing -----------------------------------------------------------------------
+    def stored_llm_opinions(self, signal_ids: Sequence[int]) -> dict[int, LlmOpinion]:
+        """The newest LLM explanation per signal, skipping template fallbacks (not the LLM's view).
+
+        Opinions only shift the blended (display and ranking) confidence; sizes, limits and
+        states never read them.
+        """
+        if not signal_ids:
+            return {}
+        marks = ",".join("?" * len(signal_ids))
+        try:
+            rows = self._db.query(
+                "SELECT sr.signal_id, sr.signal_json, a.model_id, a.model_version FROM signal_reasoning sr "
+                f"JOIN reasoning_audit a ON a.id = sr.audit_id WHERE sr.fallback_used = 0 AND sr.signal_id IN ({marks}) "
+                "ORDER BY sr.audit_id", tuple(int(i) for i in signal_ids))
+        except sqlite3.OperationalError:  # a database without the reasoning tables
+            return {}
+        opinions: dict[int, LlmOpinion] = {}
+        for signal_id, raw, model_id, model_version in rows:
+            try:
+                j6 = json.loads(raw)
+                opinions[int(signal_id)] = LlmOpinion(str(j6["sentiment"]), float(j6["confidence"]),
+                                                      model_id, model_version)
+            except (ValueError, KeyError, TypeError):
+                continue  # a malformed row is ignored: advice is optional
+        return opinions
+
     def propose_from_signals(self, signals: Iterable[Signal], *,
                              llm: Mapping[int, LlmOpinion] | None = None) -> ProposalResult:
         signals = list(signals)
-        llm = llm or {}
+        # Without explicit opinions, use what the slow lane already concluded about these signals.
+        llm = dict(llm) if llm is not None else self.stored_llm_opinions(
+            [s.id for s in signals if s.id is not None])
         skipped: list[Skipped] = []
         candidates: list[tuple[Signal, str, dict, Route, SymbolRisk, SizingResult, float]] = []
         assessed: dict[tuple[str, float], SymbolRisk | Exception] = {}

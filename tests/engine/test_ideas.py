@@ -291,3 +291,39 @@ def test_news_older_than_all_market_data_is_skipped(db: Path) -> None:
     with IdeaBook(db) as book:
         result = book.propose_from_signals([old])
     assert result.ideas == () and "had closed" in result.skipped[0].reason
+
+
+def _store_llm_explanation(store: Store, signal_id: int, sentiment: str, confidence: float, fallback: bool) -> None:
+    """One stored explanation, as engine.reasoning writes it (audit row + signal_reasoning row)."""
+    j6 = {"direction": "SELL", "confidence": confidence, "sentiment": sentiment, "entities": [], "events": [],
+          "timeframe": "short", "magnitude": "medium", "rationale": "test"}
+    with store.transaction() as conn:
+        cur = conn.execute(
+            "INSERT INTO reasoning_audit (created_at, signal_id, mode, model_id, model_version, status, "
+            "fallback_used, attempts, prompt, response_schema, retrieved, raw_output, errors, parsed_output, "
+            "latency_ms, first_token_ms, prompt_tokens, completion_tokens) "
+            "VALUES (?, ?, 'plain', 'smollm2', 'q4_1', 'ok', ?, 1, '[]', '{}', '[]', '[]', '[]', '{}', 1, 1, 1, 1)",
+            (NOW, signal_id, int(fallback)))
+        conn.execute("INSERT INTO signal_reasoning VALUES (?, ?, ?, 'plain', ?, '[]', '[]', ?)",
+                     (signal_id, cur.lastrowid, NOW, json.dumps(j6), int(fallback)))
+
+
+def test_stored_llm_explanations_are_blended_but_fallbacks_are_not(tmp_path: Path) -> None:
+    path = tmp_path / DB_FILE_NAME
+    market = MarketData(path)
+    for f in demo_files():
+        market.import_csv(f, f.stem)
+    market.close()
+    store = Store(path)
+    stored = store.add_signals([_signal(*h) for h in HEADLINES])
+    contrary = {"bullish": "bearish", "bearish": "bullish", "neutral": "bullish"}
+    _store_llm_explanation(store, stored[0].id, contrary[stored[0].label], 0.95, fallback=False)
+    _store_llm_explanation(store, stored[1].id, contrary[stored[1].label], 0.95, fallback=True)
+    store.close()
+    with IdeaBook(path, clock=lambda: NOW) as book:
+        opinions = book.stored_llm_opinions([s.id for s in stored])
+        assert set(opinions) == {stored[0].id}  # the template fallback is not an LLM opinion
+        assert opinions[stored[0].id].model_id == "smollm2"
+        ideas = book.propose_from_signals(stored).ideas
+    advised = [i for i in ideas if i.snapshot.get("llm_opinion")]
+    assert len(advised) == 1 and advised[0].snapshot["model_versions"]["llm"] == "smollm2@q4_1"
