@@ -13,7 +13,7 @@ import os
 import tomllib
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping, TypeVar
 
 log = logging.getLogger(__name__)
 
@@ -55,29 +55,64 @@ class ConfigError(ValueError):
     """A config value could not be understood; the message names the key and the source."""
 
 
-def _coerce(name: str, raw: Any, source: str) -> Any:
-    target = {f.name: f.type for f in fields(Config)}[name]
-    try:
-        if target == "int":
-            return int(raw)
-        if target == "float":
-            return float(raw)
-        return str(raw)
-    except (TypeError, ValueError) as exc:
-        raise ConfigError(f"{source}: {name}={raw!r} is not a valid {target}") from exc
+T = TypeVar("T")
 
 
-def _apply(config: Config, values: Mapping[str, Any], source: str) -> Config:
-    known = {f.name for f in fields(Config)}
+def coerce_value(kind: str, raw: Any) -> Any:
+    """Strict scalar coercion: a bool is not a number and 2.5 is not an int."""
+    if kind == "str":
+        return str(raw).strip()
+    if isinstance(raw, bool):
+        raise ValueError(raw)
+    if kind == "int":
+        if isinstance(raw, float) and not raw.is_integer():
+            raise ValueError(raw)
+        return int(raw)
+    return float(raw)
+
+
+def apply_values(settings: T, values: Mapping[str, Any], source: str, section: str = "") -> T:
+    """A copy of a frozen settings dataclass with ``values`` applied (unknown keys warned about)."""
+    kinds = {f.name: f.type for f in fields(settings)}  # type: ignore[arg-type]
+    label = f"{section}." if section else ""
     updates = {}
     for key, raw in values.items():
         if isinstance(raw, dict):
-            continue  # a [section] belongs to a feature module (e.g. [risk]), not to Config
-        if key not in known:
-            log.warning("%s: unknown config key %r ignored", source, key)
+            continue  # a nested [section] belongs to another module
+        if key not in kinds:
+            log.warning("%s: unknown %sconfig key %r ignored", source, f"{section} " if section else "", key)
             continue
-        updates[key] = _coerce(key, raw, source)
-    return replace(config, **updates)
+        try:
+            updates[key] = coerce_value(str(kinds[key]), raw)
+        except (TypeError, ValueError):
+            raise ConfigError(f"{source}: {label}{key}={raw!r} is not a valid {kinds[key]}") from None
+    return replace(settings, **updates)  # type: ignore[type-var]
+
+
+def load_section(defaults: T, data_dir: Path | None, section: str, env_prefix: str,
+                 environ: Mapping[str, str] | None = None,
+                 normalise: Callable[[dict], dict] = lambda values: values) -> T:
+    """Defaults < the ``[section]`` table of config.toml < ``<env_prefix><KEY>`` variables.
+
+    Shared by the feature modules ([risk], [news], [reasoning]) so they read and validate
+    their settings the same way; ``normalise`` adjusts raw values (e.g. lower-case names).
+    """
+    settings = defaults
+    if data_dir is not None:
+        path = Path(data_dir) / CONFIG_FILE_NAME
+        if path.is_file():
+            try:
+                table = tomllib.loads(path.read_text(encoding="utf-8")).get(section, {})
+            except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+                log.error("%s is not valid TOML (%s); using default %s settings", path, exc, section)
+                table = {}
+            if not isinstance(table, dict):
+                raise ConfigError(f"{path}: '{section}' must be a [{section}] table")
+            settings = apply_values(settings, normalise(dict(table)), str(path), section)
+    environ = os.environ if environ is None else environ
+    env_values = {key[len(env_prefix):].lower(): value for key, value in environ.items()
+                  if key.startswith(env_prefix)}
+    return apply_values(settings, normalise(env_values), "environment", section)
 
 
 def env_overrides(environ: Mapping[str, str]) -> dict[str, str]:
@@ -103,9 +138,9 @@ def load_config(data_dir: Path | None = None, environ: Mapping[str, str] | None 
                 # A broken config file must not stop the app; say so and use the defaults.
                 log.error("%s is not valid TOML (%s); using defaults", path, exc)
                 file_values = {}
-            config = _apply(config, file_values, str(path))
+            config = apply_values(config, file_values, str(path))
     environ = os.environ if environ is None else environ
-    return _apply(config, env_overrides(environ), "environment")
+    return apply_values(config, env_overrides(environ), "environment")
 
 
 def _render(value: Any) -> str:

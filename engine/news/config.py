@@ -23,13 +23,11 @@ from __future__ import annotations
 
 import logging
 import math
-import os
-import tomllib
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any, Mapping
 
-from engine.config import CONFIG_FILE_NAME, ConfigError
+from engine.config import ConfigError, load_section
 
 log = logging.getLogger(__name__)
 
@@ -134,47 +132,5 @@ def _validate(c: NewsConfig) -> list[str]:
     return problems
 
 
-def _coerce(name: str, raw: Any, source: str) -> Any:
-    kind = {f.name: f.type for f in fields(NewsConfig)}[name]
-    try:
-        if kind == "str":
-            return str(raw)
-        if isinstance(raw, bool):
-            raise ValueError
-        if kind == "int":
-            if isinstance(raw, float) and not raw.is_integer():
-                raise ValueError
-            return int(raw)
-        return float(raw)
-    except (TypeError, ValueError):
-        raise ConfigError(f"{source}: news.{name}={raw!r} is not a valid {kind}") from None
-
-
-def apply_overrides(config: NewsConfig, values: Mapping[str, Any], source: str) -> NewsConfig:
-    known = {f.name for f in fields(NewsConfig)}
-    updates = {}
-    for key, raw in values.items():
-        if key not in known:
-            log.warning("%s: unknown news config key %r ignored", source, key)
-            continue
-        updates[key] = _coerce(key, raw, source)
-    return replace(config, **updates)
-
-
 def load_news_config(data_dir: Path | None = None, environ: Mapping[str, str] | None = None) -> NewsConfig:
-    config = NewsConfig()
-    if data_dir is not None:
-        path = Path(data_dir) / CONFIG_FILE_NAME
-        if path.is_file():
-            try:
-                section = tomllib.loads(path.read_text(encoding="utf-8")).get("news", {})
-            except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-                log.error("%s is not valid TOML (%s); using default news settings", path, exc)
-                section = {}
-            if not isinstance(section, dict):
-                raise ConfigError(f"{path}: 'news' must be a [news] table")
-            config = apply_overrides(config, section, str(path))
-    environ = os.environ if environ is None else environ
-    env_values = {key[len(ENV_PREFIX):].lower(): value for key, value in environ.items()
-                  if key.startswith(ENV_PREFIX)}
-    return apply_overrides(config, env_values, "environment")
+    return load_section(NewsConfig(), data_dir, "news", ENV_PREFIX, environ)

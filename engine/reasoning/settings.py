@@ -7,13 +7,11 @@ The per-call timeout is the engine-wide ``llm_max_inference_time_s`` (env ``LLM_
 from __future__ import annotations
 
 import logging
-import os
-import tomllib
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Mapping
 
-from engine.config import CONFIG_FILE_NAME, Config, ConfigError
+from engine.config import Config, load_section
 
 log = logging.getLogger(__name__)
 ENV_PREFIX = "SIGNALDESK_REASONING_"
@@ -40,38 +38,7 @@ class ReasoningSettings:
     auto_explain_max_pending: int = 4  # auto-explain skips items while this many already wait
 
 
-def _coerce(name: str, raw: Any, source: str) -> Any:
-    kind = {f.name: f.type for f in fields(ReasoningSettings)}[name]
-    try:
-        return int(raw) if kind == "int" else float(raw)
-    except (TypeError, ValueError) as exc:
-        raise ConfigError(f"{source}: reasoning {name}={raw!r} is not a valid {kind}") from exc
-
-
-def _apply(settings: ReasoningSettings, values: Mapping[str, Any], source: str) -> ReasoningSettings:
-    known = {f.name for f in fields(ReasoningSettings)}
-    updates = {}
-    for key, raw in values.items():
-        if key not in known:
-            log.warning("%s: unknown reasoning setting %r ignored", source, key)
-            continue
-        updates[key] = _coerce(key, raw, source)
-    return replace(settings, **updates)
-
-
 def load_reasoning_settings(config: Config, data_dir: Path | None = None,
                             environ: Mapping[str, str] | None = None) -> ReasoningSettings:
-    settings = ReasoningSettings(timeout_s=float(config.llm_max_inference_time_s))
-    if data_dir is not None:
-        path = Path(data_dir) / CONFIG_FILE_NAME
-        if path.is_file():
-            try:
-                section = tomllib.loads(path.read_text(encoding="utf-8")).get("reasoning", {})
-            except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-                log.error("%s is not valid TOML (%s); default reasoning settings", path, exc)
-                section = {}
-            if isinstance(section, dict):
-                settings = _apply(settings, section, str(path))
-    environ = os.environ if environ is None else environ
-    env = {k[len(ENV_PREFIX):].lower(): v for k, v in environ.items() if k.startswith(ENV_PREFIX)}
-    return _apply(settings, env, "environment")
+    defaults = ReasoningSettings(timeout_s=float(config.llm_max_inference_time_s))
+    return load_section(defaults, data_dir, "reasoning", ENV_PREFIX, environ)

@@ -20,13 +20,11 @@ import hashlib
 import json
 import logging
 import math
-import os
-import tomllib
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any, Mapping
 
-from engine.config import CONFIG_FILE_NAME, ConfigError
+from engine.config import ConfigError, load_section
 
 log = logging.getLogger(__name__)
 
@@ -186,47 +184,11 @@ def _validate(c: RiskConfig) -> list[str]:
     return problems
 
 
-def _coerce(name: str, raw: Any, source: str) -> Any:
-    kind = {f.name: f.type for f in fields(RiskConfig)}[name]
-    if kind == "str":
-        return str(raw).strip().lower()
-    try:
-        if kind == "int":
-            if isinstance(raw, float) and not raw.is_integer():
-                raise ValueError
-            return int(raw)
-        if isinstance(raw, bool):
-            raise ValueError
-        return float(raw)
-    except (TypeError, ValueError):
-        raise ConfigError(f"{source}: risk.{name}={raw!r} is not a valid {kind}") from None
-
-
-def apply_overrides(config: RiskConfig, values: Mapping[str, Any], source: str) -> RiskConfig:
-    known = {f.name for f in fields(RiskConfig)}
-    updates = {}
-    for key, raw in values.items():
-        if key not in known:
-            log.warning("%s: unknown risk config key %r ignored", source, key)
-            continue
-        updates[key] = _coerce(key, raw, source)
-    return replace(config, **updates)
+def _lower_tolerance(values: dict) -> dict:
+    if "tolerance" in values:
+        values["tolerance"] = str(values["tolerance"]).strip().lower()
+    return values
 
 
 def load_risk_config(data_dir: Path | None = None, environ: Mapping[str, str] | None = None) -> RiskConfig:
-    config = RiskConfig()
-    if data_dir is not None:
-        path = Path(data_dir) / CONFIG_FILE_NAME
-        if path.is_file():
-            try:
-                section = tomllib.loads(path.read_text(encoding="utf-8")).get("risk", {})
-            except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-                log.error("%s is not valid TOML (%s); using default risk settings", path, exc)
-                section = {}
-            if not isinstance(section, dict):
-                raise ConfigError(f"{path}: 'risk' must be a [risk] table")
-            config = apply_overrides(config, section, str(path))
-    environ = os.environ if environ is None else environ
-    env_values = {key[len(ENV_PREFIX):].lower(): value for key, value in environ.items()
-                  if key.startswith(ENV_PREFIX)}
-    return apply_overrides(config, env_values, "environment")
+    return load_section(RiskConfig(), data_dir, "risk", ENV_PREFIX, environ, normalise=_lower_tolerance)
