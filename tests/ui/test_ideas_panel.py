@@ -181,8 +181,9 @@ def test_review_flow_decisions_audit_restart_and_export(qtbot, ideas_window, cli
     assert trail[-1].actor and trail[-1].actor != "engine"
     assert panel.snapshot_parses == parses  # same idea, same snapshot: the JSON is not parsed again
     text = panel.detail.toPlainText()
+    scoring_model = dune.snapshot["model_versions"]["sentiment"].split("@")[0]  # whichever model serves
     for words in ("Rationale", "Sizing steps", "Stop-loss", "Take-profit", "Risk: ", "Regime: bear trend",
-                  "Market features", "Signal ids", "lexicon-fin", "edit_size", "thin volume",
+                  "Market features", "Signal ids", scoring_model, "edit_size", "thin volume",
                   "nothing is executed or sent as an order"):
         assert words in text, words
 
