@@ -197,6 +197,13 @@ played no part in any choice.
 
 {_experiments(m.get('experiments', []))}
 
+The second run changed three things at once (label smoothing 0.1, URLs mapped to one word,
+the weight mean of epochs 2-4 as an extra candidate), so the table does not say which of them
+helped. {_average_note(prov.get('train_history', []))}
+The machine was shared and loaded (load average 4-9 on 2 cores) while these ran, which is why
+a run took 40-60 minutes; that left no time for a [CLS]-pooler head or other learning rates.
+The int8 variants tried are listed in the quantization table above.
+
 ## Known limits
 
 - Trained on 2019-2020 finance tweets: tickers, slang and events after that, and other
@@ -206,7 +213,7 @@ played no part in any choice.
   lowest recall.
 - Headlines are judged on their wording, not on market context: "X beats estimates" is
   bullish even when the stock fell. Sarcasm and negation are handled imperfectly.
-- Input beyond {m['max_length']} WordPiece tokens is cut; URLs count as tokens.
+- Input beyond {m['max_length']} WordPiece tokens is cut.
 - Confidences are not calibrated; see ECE above.
 - English only; lower-cased WordPiece vocabulary.
 
@@ -217,6 +224,16 @@ played no part in any choice.
 Dataset: {TFNS_ATTRIBUTION}
 Base model: sentence-transformers/all-MiniLM-L6-v2, Apache-2.0.
 """
+
+
+def _average_note(history: list[dict[str, Any]]) -> str:
+    singles = [h for h in history if isinstance(h["epoch"], int)]
+    means = [h for h in history if not isinstance(h["epoch"], int)]
+    if not singles or not means:
+        return ""
+    best = max(singles, key=lambda h: h["dev_weighted_f1"])
+    return (f"In the shipped run the weight mean scored {means[0]['dev_weighted_f1']:.4f} dev weighted F1 "
+            f"against {best['dev_weighted_f1']:.4f} for the best single epoch ({best['epoch']}).")
 
 
 def render_card(m: dict[str, Any]) -> str:
