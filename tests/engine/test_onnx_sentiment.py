@@ -40,8 +40,10 @@ def test_shipped_artifact_matches_its_manifest() -> None:
     assert total <= 30 * 1024 * 1024
     assert "MIT" in manifest.licence and "Apache-2.0" in manifest.licence
     valid = manifest.metrics["valid"]
-    # Floor for the shipped model (valid weighted F1 0.873); a rebuild that falls below is a regression.
-    assert valid["int8"]["weighted_f1"] >= 0.865
+    # The shipped model (transformer + TF-IDF mix, valid weighted F1 0.884) must meet the 0.88 bar;
+    # the transformer alone (0.873) is kept under metrics.transformer_only for comparison.
+    assert valid["int8"]["weighted_f1"] >= 0.88
+    assert manifest.metrics["transformer_only"]["valid"]["int8"]["weighted_f1"] < valid["int8"]["weighted_f1"]
     assert valid["fp32"]["weighted_f1"] - valid["int8"]["weighted_f1"] <= 0.005
     assert (MODEL_DIR / "MODEL_CARD.md").is_file()
 
