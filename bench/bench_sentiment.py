@@ -100,6 +100,7 @@ def run(artifact: Path, checkpoint: Path, threads: int, rounds: int, batch_items
     ours = [backend.labels[i] for i in backend.predict_proba(texts[:50]).argmax(1)]
     agreement = float(np.mean([a == b for a, b in zip(hf_labels, ours)]))
 
+    load_before = os.getloadavg()[0]
     warm = min(30, len(texts))
     with torch.inference_mode():
         hf_single = _latency(lambda t: pipe(t, **hf_kw), texts, warm, rounds)
@@ -123,6 +124,8 @@ def run(artifact: Path, checkpoint: Path, threads: int, rounds: int, batch_items
         "date": dt.date.today().isoformat(),
         "machine": f"{platform.machine()} {os.cpu_count()} logical cores, {platform.python_implementation()} {platform.python_version()}",
         "threads": threads,
+        # Other tenants' load while measuring: above ~2 on 2 cores the absolute times are inflated.
+        "load_avg_1min": {"before": round(load_before, 2), "after": round(os.getloadavg()[0], 2)},
         "batch_items": batch_items,
         "batch_size": batch_size,
         "headlines": "200 dev-split texts from fp32_reference.json, cycled",

@@ -51,7 +51,8 @@ def _benchmark(bench: dict[str, Any]) -> str:
     e, h, r = bench.get("engine", {}), bench.get("hf_pipeline", {}), bench.get("ratios", {})
     lines = [
         f"Measured by `{bench.get('command', 'python bench/bench_sentiment.py --json')}` on "
-        f"{bench.get('machine', 'this machine')} ({bench.get('threads', '?')} threads), "
+        f"{bench.get('machine', 'this machine')} ({bench.get('threads', '?')} threads, 1-minute load average "
+        f"{bench.get('load_avg_1min', {}).get('before', '?')} → {bench.get('load_avg_1min', {}).get('after', '?')}), "
         f"{bench.get('date', '')}. One process, same fine-tuned weights; ratios are the robust figures on a noisy machine.",
         "",
         "| path | single p50 ms | single p95 ms | batched headlines/s |",
