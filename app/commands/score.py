@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from engine.csvrows import csv_records
+
 INPUT_FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".txt": "txt"}
 OUTPUT_FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl"}
 SCORE_COLUMNS = ("label", "p_bearish", "p_bullish", "p_neutral", "confidence", "model")
@@ -86,19 +88,10 @@ def _parse_csv(data: bytes) -> ParsedInput:
         return parsed
     parsed.columns = list(header)
     text_idx = header.index("text")
-    prev_end = reader.line_num
-    while True:
-        try:
-            record = next(reader)
-        except StopIteration:
-            break
-        except csv.Error as exc:
-            parsed.bad.append((prev_end + 1, f"malformed CSV ({exc})"))
-            prev_end = reader.line_num
+    for start, record, error in csv_records(reader):
+        if error:
+            parsed.bad.append((start, error))
             continue
-        start, prev_end = prev_end + 1, reader.line_num
-        if not record or all(not f.strip() for f in record):
-            continue  # a blank line is layout, not a row
         if any(_has_undecodable(f) for f in record):
             parsed.bad.append((start, "undecodable bytes (not UTF-8)"))
             continue

@@ -16,6 +16,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
+from engine.csvrows import csv_records
 from engine.calibration.metrics import (
     DEFAULT_BINS,
     CalibrationMetrics,
@@ -106,19 +107,10 @@ def parse_labelled_csv(data: bytes, source: str = "") -> LabelledData:
     ti, li = names.index("text"), names.index("label")
     rows: list[LabelledRow] = []
     errors: list[RowError] = []
-    prev_end = reader.line_num
-    while True:
-        try:
-            record = next(reader)
-        except StopIteration:
-            break
-        except csv.Error as exc:
-            errors.append(RowError(prev_end + 1, f"malformed CSV ({exc})"))
-            prev_end = reader.line_num
+    for start, record, error in csv_records(reader):
+        if error:
+            errors.append(RowError(start, error))
             continue
-        start, prev_end = prev_end + 1, reader.line_num
-        if not record or all(not f.strip() for f in record):
-            continue  # blank line: layout, not a row
         if any(_undecodable(f) for f in record):
             errors.append(RowError(start, "undecodable bytes (not UTF-8)"))
             continue

@@ -28,6 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
+from engine.csvrows import csv_records
 from engine.market.db import Database, DbRef
 
 SYMBOL_PATTERN = re.compile(r"^[A-Z0-9][A-Z0-9.\-=^/_]{0,19}$")
@@ -246,19 +247,10 @@ def parse_ohlcv_csv(data: bytes, source: str = "") -> ParsedPrices:
     ts: list[int] = []
     values: list[tuple[float, float, float, float, float]] = []
     first_line_of: dict[int, int] = {}
-    prev_end = reader.line_num
-    while True:
-        try:
-            record = next(reader)
-        except StopIteration:
-            break
-        except csv.Error as exc:
-            errors.append(RowError(prev_end + 1, f"malformed CSV ({exc})"))
-            prev_end = reader.line_num
+    for line, record, error in csv_records(reader):
+        if error:
+            errors.append(RowError(line, error))
             continue
-        line, prev_end = prev_end + 1, reader.line_num
-        if not record or all(not cell.strip() for cell in record):
-            continue  # blank lines are layout, not rows
         if len(record) < needed:
             errors.append(RowError(line, f"expected at least {needed} fields, found {len(record)}"))
             continue
