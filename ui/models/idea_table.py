@@ -9,10 +9,11 @@ from __future__ import annotations
 import time
 from typing import Any, Iterable, Sequence
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, QSortFilterProxyModel, Qt
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QSortFilterProxyModel, Qt
 from PySide6.QtGui import QColor
 
 from engine.ideas.model import TradeIdea
+from ui.models.base import RowTableModel
 from ui.theme import is_dark, label_colors
 
 # What a reviewer decides on comes first; the creation time (least needed) stretches last.
@@ -75,7 +76,10 @@ def humanise(name: str) -> str:
     return name.replace("_", " ")
 
 
-class IdeaTableModel(QAbstractTableModel):
+class IdeaTableModel(RowTableModel):
+    columns = COLUMNS
+    header_tips = _HEADER_TIPS
+
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
         self._rows: list[TradeIdea] = []
@@ -121,21 +125,6 @@ class IdeaTableModel(QAbstractTableModel):
         return self._row_of.get(idea_id)
 
     # -- Qt model API -------------------------------------------------------------------
-    def rowCount(self, parent: _Index = QModelIndex()) -> int:
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: _Index = QModelIndex()) -> int:
-        return 0 if parent.isValid() else len(COLUMNS)
-
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if orientation != Qt.Orientation.Horizontal or not 0 <= section < len(COLUMNS):
-            return None
-        if role == Qt.ItemDataRole.DisplayRole:
-            return COLUMNS[section]
-        if role == Qt.ItemDataRole.ToolTipRole:
-            return _HEADER_TIPS[section]
-        return None
-
     def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid() or index.row() >= len(self._rows):
             return None

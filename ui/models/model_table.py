@@ -10,10 +10,11 @@ from __future__ import annotations
 import html
 from typing import TYPE_CHECKING, Any, Sequence
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt
 from PySide6.QtGui import QColor, QFont, QGuiApplication, QPalette
 
 from engine.models import TASKS
+from ui.models.base import RowTableModel
 from ui.theme import is_dark
 
 if TYPE_CHECKING:
@@ -93,7 +94,10 @@ def _size(mb: float) -> str:
     return f"{mb:,.1f} MB" if mb < 100 else f"{mb:,.0f} MB"
 
 
-class ModelTableModel(QAbstractTableModel):
+class ModelTableModel(RowTableModel):
+    columns = COLUMNS
+    header_tips = _HEADER_TIPS
+
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
         self._rows: list[ModelInfo] = []
@@ -122,21 +126,6 @@ class ModelTableModel(QAbstractTableModel):
         return list(self._rows)
 
     # -- Qt model API -------------------------------------------------------------------
-    def rowCount(self, parent: _Index = QModelIndex()) -> int:
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: _Index = QModelIndex()) -> int:
-        return 0 if parent.isValid() else len(COLUMNS)
-
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if orientation != Qt.Orientation.Horizontal or not 0 <= section < len(COLUMNS):
-            return None
-        if role == Qt.ItemDataRole.DisplayRole:
-            return COLUMNS[section]
-        if role == Qt.ItemDataRole.ToolTipRole:
-            return _HEADER_TIPS[section]
-        return None
-
     def flags(self, index: _Index) -> Qt.ItemFlag:
         # Unusable rows stay selectable (a missing user model must still be removable); they
         # look disabled and the panel refuses to switch to them.

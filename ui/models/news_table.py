@@ -11,9 +11,10 @@ import time
 from dataclasses import replace
 from typing import Any, Callable, Sequence
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt
 
 from engine.news.query import NewsFilter, NewsRow
+from ui.models.base import RowTableModel
 from ui.theme import is_dark, label_colors
 
 COLUMNS = ("Time", "Source", "Tickers", "Event", "Label", "Confidence", "Text")
@@ -41,7 +42,9 @@ def matches(row: NewsRow, f: NewsFilter) -> bool:
     return not search or search in row.text.lower()
 
 
-class NewsTableModel(QAbstractTableModel):
+class NewsTableModel(RowTableModel):
+    columns = COLUMNS
+
     def __init__(self, fetch_page: Callable[[NewsFilter], None] | None = None, parent=None) -> None:
         super().__init__(parent)
         self._rows: list[NewsRow] = []
@@ -119,17 +122,6 @@ class NewsTableModel(QAbstractTableModel):
         self._fetch_page(replace(self._filter, before_id=self._rows[-1].signal_id))
 
     # -- Qt model API -------------------------------------------------------------------------
-    def rowCount(self, parent: _Index = QModelIndex()) -> int:
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: _Index = QModelIndex()) -> int:
-        return 0 if parent.isValid() else len(COLUMNS)
-
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return COLUMNS[section]
-        return None
-
     def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid():
             return None

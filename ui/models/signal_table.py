@@ -6,9 +6,10 @@ import html
 import time
 from typing import Any, Sequence
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt
 
 from engine.types import Signal
+from ui.models.base import RowTableModel
 from ui.theme import is_dark, label_colors
 
 COLUMNS = ("Time", "Source", "Tickers", "Label", "Confidence", "Verdict", "Model", "Text")
@@ -34,8 +35,11 @@ SORT_ROLE = Qt.ItemDataRole.UserRole + 1
 _Index = QModelIndex | QPersistentModelIndex
 
 
-class SignalTableModel(QAbstractTableModel):
+class SignalTableModel(RowTableModel):
     """Rows are kept in arrival order; sorting is left to a QSortFilterProxyModel."""
+
+    columns = COLUMNS
+    header_tips = _HEADER_TIPS
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
@@ -86,21 +90,6 @@ class SignalTableModel(QAbstractTableModel):
         return "✓ right" if correct else "✗ wrong"
 
     # -- Qt model API -------------------------------------------------------------------
-    def rowCount(self, parent: _Index = QModelIndex()) -> int:
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: _Index = QModelIndex()) -> int:
-        return 0 if parent.isValid() else len(COLUMNS)
-
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if orientation != Qt.Orientation.Horizontal or not 0 <= section < len(COLUMNS):
-            return None
-        if role == Qt.ItemDataRole.DisplayRole:
-            return COLUMNS[section]
-        if role == Qt.ItemDataRole.ToolTipRole:
-            return _HEADER_TIPS[section]
-        return None
-
     def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid() or index.row() >= len(self._rows):
             return None
