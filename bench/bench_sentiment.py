@@ -143,15 +143,9 @@ def run(artifact: Path, checkpoint: Path, threads: int, rounds: int, batch_items
 
 def update_artifact(artifact: Path, report: dict) -> None:
     """Store the figures in manifest.json and re-render MODEL_CARD.md (neither is hashed)."""
-    from engine.manifest import write_manifest
-    from engine.training.card import render_card
+    from engine.training.card import update_artifact_section
 
-    fields = json.loads((artifact / "manifest.json").read_text(encoding="utf-8"))
-    fields.pop("files", None)
-    fields.pop("size_bytes", None)
-    fields["benchmark"] = report
-    manifest = write_manifest(artifact, fields)
-    (artifact / "MODEL_CARD.md").write_text(render_card(manifest), encoding="utf-8")
+    update_artifact_section(artifact, "benchmark", report)
 
 
 def main(argv=None) -> int:

@@ -5,6 +5,7 @@ Pure Python: the benchmark script re-renders the card after adding its figures.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 TFNS_ATTRIBUTION = (
@@ -179,6 +180,7 @@ LoRA) 0.903, FinLlama 0.904, FinBERT 0.733, VADER 0.518.
 
 Calibration: ECE {v8['ece_15bin']:.4f} (int8) with 15 equal-width bins over top-label confidence,
 before any calibration. The engine's per-model-version calibration can be fitted on top.
+{_calibration(m.get('calibration'))}
 
 ## Benchmark
 
@@ -215,7 +217,7 @@ The int8 variants tried are listed in the quantization table above.
 - Headlines are judged on their wording, not on market context: "X beats estimates" is
   bullish even when the stock fell. Sarcasm and negation are handled imperfectly.
 - Input beyond {m['max_length']} WordPiece tokens is cut.
-- Confidences are not calibrated; see ECE above.
+- Raw confidences are not calibrated; see ECE and the calibration section above.
 - English only; lower-cased WordPiece vocabulary.
 
 ## Licence and attribution
@@ -225,6 +227,49 @@ The int8 variants tried are listed in the quantization table above.
 Dataset: {TFNS_ATTRIBUTION}
 Base model: sentence-transformers/all-MiniLM-L6-v2, Apache-2.0.
 """
+
+
+def _calibration(cal: dict[str, Any] | None) -> str:
+    """Before/after calibration figures written by ``python -m engine.calibration.tfns --update-artifact``."""
+    if not cal:
+        return ""
+    rows = "\n".join(
+        f"| {name} | {a['ece']:.4f} | {a['mce']:.4f} | {a['brier']:.4f} | {a['accuracy']:.4f} |"
+        for name, a in cal["after"].items())
+    b = cal["before"]
+    cv = cal.get("cv_ece_on_dev") or {}
+    cv_line = ", ".join(f"{k} {v:.4f}" for k, v in cv.items())
+    return f"""
+### Calibration before and after ({cal.get('measured', '')})
+
+Fitted on {cal['fit_set']}; reported on {cal['report_set']}. The method the engine uses by
+default (`auto`) is chosen by 5-fold cross-validation on the fit set alone
+(out-of-fold ECE: {cv_line}); the other rows are shown for context and were not used to choose.
+ECE noise floor on the report set (mean, p95 of a perfectly calibrated model with these
+confidences): {cal['noise_floor_before'][0]:.4f}, {cal['noise_floor_before'][1]:.4f}.
+
+| calibration | ECE | MCE | Brier | accuracy |
+| --- | ---: | ---: | ---: | ---: |
+| none (raw) | {b['ece']:.4f} | {b['mce']:.4f} | {b['brier']:.4f} | {b['accuracy']:.4f} |
+{rows}
+
+{cal.get('note', '')}
+"""
+
+
+def update_artifact_section(artifact: Path, key: str, value: Any) -> dict[str, Any]:
+    """Store ``value`` under ``key`` in manifest.json and re-render MODEL_CARD.md (neither file is hashed)."""
+    import json
+
+    from engine.manifest import write_manifest
+
+    fields = json.loads((artifact / "manifest.json").read_text(encoding="utf-8"))
+    fields.pop("files", None)
+    fields.pop("size_bytes", None)
+    fields[key] = value
+    manifest = write_manifest(artifact, fields)
+    (artifact / "MODEL_CARD.md").write_text(render_card(manifest), encoding="utf-8")
+    return manifest
 
 
 def _average_note(history: list[dict[str, Any]]) -> str:

@@ -440,3 +440,24 @@ def test_whichever_backend_is_active_gets_its_own_calibrator(tmp_path: Path) -> 
     assert view.calibrated and view.signal.model_id == status.model_id
     assert view.label == view.signal.label and 0 < view.confidence <= 1
     engine.close()
+
+
+def test_shipped_model_card_reports_calibration_before_and_after_with_the_target_verdict() -> None:
+    """The card is rendered from the manifest's calibration record (written by engine.calibration.tfns)."""
+    import json
+
+    from engine.calibration.tfns import TARGET_ECE, card_note
+    from engine.resources import models_dir
+    from engine.training.card import render_card
+
+    artifact = models_dir() / "finsent-minilm-l6"
+    manifest = json.loads((artifact / "manifest.json").read_text(encoding="utf-8"))
+    cal = manifest["calibration"]
+    auto_name, auto = next((k, v) for k, v in cal["after"].items() if k.startswith("auto"))
+    card = render_card(manifest)
+    assert "### Calibration before and after" in card
+    assert f"| none (raw) | {cal['before']['ece']:.4f}" in card
+    assert f"| {auto_name} | {auto['ece']:.4f}" in card
+    verdict = "is met" if auto["ece"] <= TARGET_ECE else "is not met"
+    assert verdict in card_note({"after": cal["after"], "dev_raw": cal["dev_raw"], "before": cal["before"]})
+    assert card == (artifact / "MODEL_CARD.md").read_text(encoding="utf-8")
