@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -21,6 +22,10 @@ def build_parser() -> argparse.ArgumentParser:
                              "(default: the platform's app-data folder; env SIGNALDESK_DATA_DIR)")
     parser.add_argument("--debug", action="store_true",
                         help="log at DEBUG level (or set SIGNALDESK_LOG_LEVEL)")
+    parser.add_argument("--redis", dest="redis_url", default=None, metavar="URL",
+                        help="also publish every signal to Redis at URL (redis://host:port/db; same as "
+                             "SIGNALDESK_REDIS_URL or [redis] url in config.toml); the desk keeps working "
+                             "if Redis is away and catches up when it is back")
     parser.add_argument("--self-test", action="store_true",
                         help="start headless, analyse one headline end to end into a temporary "
                              "store, print a JSON summary and exit")
@@ -35,6 +40,17 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.redis_url:
+        from engine.config import ConfigError
+        from engine.redisbus.config import RedisConfig
+
+        try:
+            RedisConfig(url=args.redis_url)
+        except ConfigError as exc:
+            print(f"signaldesk: --redis: {exc}", file=sys.stderr)
+            return 2
+        # Through the environment so every engine this process builds (the GUI's on its own thread) sees it.
+        os.environ["SIGNALDESK_REDIS_URL"] = args.redis_url
     if args.self_test:
         from app.selftest import run_self_test
 

@@ -31,7 +31,8 @@ from engine.types import ModelStatus, Signal
 log = logging.getLogger(__name__)
 
 class Engine:
-    def __init__(self, config: Config, data_dir: Path | None, *, store: Store | None = None) -> None:
+    def __init__(self, config: Config, data_dir: Path | None, *, store: Store | None = None,
+                 publish_to_redis: bool = True) -> None:
         self.config = config
         self.data_dir = Path(data_dir) if data_dir else None
         if store is None and self.data_dir is not None:
@@ -49,6 +50,12 @@ class Engine:
         self._news = None
         self._news_lock = threading.Lock()
         self.models.acquire("sentiment")  # load now: the first analysis should not pay for it
+        # Every stored signal goes to Redis too when [redis] url / --redis is set (engine/redisbus).
+        self.redis_publisher = None
+        if store is not None and publish_to_redis:
+            from engine.redisbus import start_publisher_if_configured
+
+            self.redis_publisher = start_publisher_if_configured(store, self.data_dir)
 
     @property
     def sentiment_status(self) -> ModelStatus:
@@ -159,6 +166,8 @@ class Engine:
         self.monitor.stop()
         if self._news is not None:
             self._news.stop()
+        if self.redis_publisher is not None:
+            self.redis_publisher.stop()
         if self._reasoning is not None:
             self._reasoning.close()
         self.models.close()

@@ -7,8 +7,15 @@ Columns/keys: ``text`` (or ``headline``/``title``); optional ``published_at``, `
 ``source``, ``kind`` (news, analyst, social), ``guid``, ``link``. A file that is not UTF-8 is
 refused before anything is accepted; bad rows are skipped and reported by line.
 
-Exit codes: 0 all readable items acknowledged and scored; 1 nothing readable, or some items
-failed scoring (kept in the inbox with the error); 2 usage error or undecodable file.
+With ``--redis URL`` the file feeds the shared news stream instead (engine/redisbus/feed.py):
+nothing is scored here; ``signaldesk worker`` processes score it. Counts: read, sent (Redis
+replied with an entry id), duplicates (fed within ``news_dedupe_ttl_s``: a re-run sends only what
+is missing), invalid rows. (The global ``signaldesk --redis URL ingest FILE`` is different: it
+scores locally and publishes the signals to Redis as the desk does.)
+
+Exit codes: 0 all readable items acknowledged and scored (or sent); 1 nothing readable, some items
+failed scoring (kept in the inbox with the error), or Redis went away midway; 2 usage error,
+undecodable file, or Redis unreachable (nothing sent).
 """
 
 from __future__ import annotations
@@ -32,10 +39,14 @@ def register(subparsers) -> None:
     p.add_argument("--kind", choices=("news", "analyst", "social"), default="news",
                    help="source kind for rows without their own, for multi-source weighting (default news)")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
+    p.add_argument("--redis", dest="feed_redis", metavar="URL", default=None,
+                   help="feed the Redis news stream at URL for `signaldesk worker` instead of scoring here")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    if getattr(args, "feed_redis", None):
+        return run_redis_feed(args)
     from app.runtime import build_engine
     from engine.config import ConfigError
     from engine.news.files import NEWS_FILE_SUFFIXES
@@ -69,6 +80,11 @@ def run(args: argparse.Namespace) -> int:
         except KeyboardInterrupt:
             interrupted = True
         stats = pipeline.stats()
+        publisher = engine.redis_publisher  # --redis URL (global) or [redis] url: signals also go to Redis
+        redis_status = None
+        if publisher is not None and not interrupted:
+            publisher.wait_caught_up(10.0 if publisher.status().connected else 0.0)
+            redis_status = publisher.status()
     except KeyboardInterrupt:
         print("ingest: interrupted; acknowledged items stay in the inbox and are scored on the next run", file=err)
         return EXIT_INCOMPLETE
@@ -81,6 +97,9 @@ def run(args: argparse.Namespace) -> int:
         "events_embedded": stats.embedded, "elapsed_s": round(time.perf_counter() - started, 3),
         "problems": [{"line": p.line, "reason": p.reason} for p in report.problems[:PROBLEMS_SHOWN]],
     }
+    if redis_status is not None:
+        summary["redis"] = {"connected": redis_status.connected, "published": redis_status.published,
+                            "waiting": redis_status.lag, "error": redis_status.last_error}
     if args.json:
         print(json.dumps(summary))
     else:
@@ -92,6 +111,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"  scored      {stats.scored:>8}{resumed}")
         print(f"  failed      {stats.failed:>8}")
         print(f"  dropped     {stats.dropped:>8}")
+        if redis_status is not None:
+            print(f"  {redis_status.message}")
         for problem in report.problems[:PROBLEMS_SHOWN]:
             print(f"  skipped {problem}", file=err)
         if len(report.problems) > PROBLEMS_SHOWN:
@@ -102,3 +123,61 @@ def run(args: argparse.Namespace) -> int:
     if stats.failed or (report.items == 0):
         return EXIT_INCOMPLETE
     return EXIT_OK
+
+
+def run_redis_feed(args: argparse.Namespace) -> int:
+    from app.runtime import data_dir_from_args
+    from engine.config import ConfigError, load_config
+    from engine.news.files import NEWS_FILE_SUFFIXES
+    from engine.redisbus.config import load_redis_config
+    from engine.redisbus.feed import RedisUnavailable, feed_file
+    from engine.textinput import InputDecodeError
+
+    err = sys.stderr
+    path: Path = args.file
+    if not path.is_file():
+        print(f"ingest: no such file: {path}", file=err)
+        return EXIT_USAGE
+    if path.suffix.lower() not in NEWS_FILE_SUFFIXES:
+        print(f"ingest: {path.name}: use a {', '.join(sorted(NEWS_FILE_SUFFIXES))} file", file=err)
+        return EXIT_USAGE
+    data_dir = data_dir_from_args(args)
+    try:
+        config = load_redis_config(data_dir, url=args.feed_redis)
+        max_chars = load_config(data_dir).max_item_chars
+    except ConfigError as exc:
+        print(f"ingest: {exc}", file=err)
+        return EXIT_USAGE
+    try:
+        report = feed_file(path, config, source=args.source, kind=args.kind, max_chars=max_chars)
+    except RedisUnavailable as exc:
+        print(f"ingest: {exc}; nothing was sent", file=err)
+        return EXIT_USAGE
+    except InputDecodeError as exc:
+        print(f"ingest: {exc}", file=err)
+        return EXIT_USAGE
+    summary = {
+        "file": str(path), "source": report.source, "stream": report.stream, "items": report.items,
+        "sent": report.sent, "duplicates": report.duplicates, "invalid": len(report.problems),
+        "not_sent": report.not_sent, "first_id": report.first_id, "last_id": report.last_id,
+        "elapsed_s": report.elapsed_s, "error": report.error,
+        "problems": [{"line": p.line, "reason": p.reason} for p in report.problems[:PROBLEMS_SHOWN]],
+    }
+    if args.json:
+        print(json.dumps(summary))
+    else:
+        print(f"ingest {path.name} -> {report.stream}: {report.items} item(s) read in {report.elapsed_s:.1f}s")
+        print(f"  sent        {report.sent:>8}  (on the stream, for the workers)")
+        print(f"  duplicates  {report.duplicates:>8}  (fed recently: not sent again)")
+        print(f"  invalid     {len(report.problems):>8}  (rows skipped)")
+        if report.not_sent:
+            print(f"  not sent    {report.not_sent:>8}  (Redis went away; run the same command again)")
+        for problem in report.problems[:PROBLEMS_SHOWN]:
+            print(f"  skipped {problem}", file=err)
+        if len(report.problems) > PROBLEMS_SHOWN:
+            print(f"  ... and {len(report.problems) - PROBLEMS_SHOWN} more skipped row(s)", file=err)
+    if report.error:
+        print(f"ingest: {report.error}; {report.not_sent} item(s) not sent, run the same command again "
+              "to send only what is missing", file=err)
+        return EXIT_INCOMPLETE
+    return EXIT_OK if report.items else EXIT_INCOMPLETE
