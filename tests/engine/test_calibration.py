@@ -259,7 +259,7 @@ def test_calibrated_signals_keep_the_raw_confidence(tmp_path: Path, lexicon_engi
     p, y = dev_scores
     store = Store(tmp_path / "db.sqlite")
     service = CalibrationService(store, RefitPolicy(every_n=50, min_samples=300), method="platt")
-    service.record(_outcomes(p[:400], y[:400]))
+    service.record(_outcomes(p[:400], y[:400], version=lexicon_engine.sentiment_status.version))
     raw = lexicon_engine.analyze_batch(["Apple beats estimates and raises guidance", "Fed meeting today"], persist=False)
     other = [replace(raw[0], model_version="9.9.9")]
     views = service.calibrate(raw + other)

@@ -10,6 +10,7 @@ import sqlite3
 from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from engine.ideas import DecisionError, IdeaBook, LlmOpinion, blend_confidence
@@ -327,3 +328,126 @@ def test_stored_llm_explanations_are_blended_but_fallbacks_are_not(tmp_path: Pat
         ideas = book.propose_from_signals(stored).ideas
     advised = [i for i in ideas if i.snapshot.get("llm_opinion")]
     assert len(advised) == 1 and advised[0].snapshot["model_versions"]["llm"] == "smollm2@q4_1"
+
+
+# --- calibrated confidence -------------------------------------------------------------------
+
+def _calibrated(signal: Signal, confidence: float, calibrator: str = "platt/top_label #1") -> Signal:
+    return replace(signal, calibrated_confidence=confidence, calibrator=calibrator)
+
+
+def test_ideas_use_the_calibrated_confidence_and_keep_the_raw_one(db: Path, signals: list[Signal]) -> None:
+    by_text = {s.text: s for s in signals}
+    acme = by_text["$ACME beats estimates and raises guidance"]  # raw 0.85
+    zeph = by_text["$ZEPH plunges as auditors resign"]  # raw 0.80
+    passing = by_text["$ACME mentioned in passing"]  # raw 0.50
+    shown = [_calibrated(acme, 0.72), _calibrated(zeph, 0.61), _calibrated(passing, 0.74)]
+    with IdeaBook(db, clock=lambda: NOW) as book:
+        result = book.propose_from_signals(shown)
+    ideas = {i.signal_id: i for i in result.ideas}
+    # The threshold reads the calibrated figure both ways: 0.80 raw but 0.61 calibrated is out,
+    # 0.50 raw but 0.74 calibrated is in.
+    reasons = {s.signal_id: s.reason for s in result.skipped}
+    assert zeph.id not in ideas and "confidence 0.61" in reasons[zeph.id] and "raw 0.80" in reasons[zeph.id]
+    assert passing.id in ideas
+    idea = ideas[acme.id]
+    assert (idea.confidence, idea.raw_confidence, idea.calibrator) == (0.72, 0.85, "platt/top_label #1")
+    assert idea.calibrated and idea.confidence_text == "72% (raw 85%, platt/top_label #1)"
+    snap = idea.snapshot
+    assert snap["sizing"]["win_probability"] == 0.72  # sized by the calibrated figure (cap is 0.75)
+    assert snap["confidence"]["classifier"] == 0.72 and snap["confidence"]["classifier_raw"] == 0.85
+    assert snap["confidence"]["value_raw"] == 0.85 and snap["confidence"]["calibrator"] == "platt/top_label #1"
+    assert snap["trigger_signal"]["confidence"] == 0.85 and snap["trigger_signal"]["calibrated_confidence"] == 0.72
+    assert "confidence 72% calibrated (raw 85%, platt/top_label #1)" in idea.rationale
+    with IdeaBook(Store(db)) as reopened:  # both figures survive a restart
+        assert reopened.get(idea.id) == idea
+
+
+def test_calibration_changes_sizing_against_the_raw_run(tmp_path: Path) -> None:
+    """Same headline, same market: raw 0.85 sizes at the 0.75 cap, calibrated 0.72 below it."""
+    sizes = {}
+    for name, calibrated in (("raw", None), ("calibrated", 0.72)):
+        data = tmp_path / name
+        data.mkdir()
+        path = data / DB_FILE_NAME
+        market = MarketData(path)
+        for f in demo_files():
+            market.import_csv(f, f.stem)
+        market.close()
+        store = Store(path)
+        (stored,) = store.add_signals([_signal(*HEADLINES[0])])
+        store.close()
+        signal = stored if calibrated is None else _calibrated(stored, calibrated)
+        with IdeaBook(path, clock=lambda: NOW) as book:
+            (idea,) = book.propose_from_signals([signal]).ideas
+        sizes[name] = idea
+    raw, cal = sizes["raw"], sizes["calibrated"]
+    assert raw.snapshot["sizing"]["win_probability"] == 0.75  # 0.85 capped
+    assert cal.snapshot["sizing"]["win_probability"] == 0.72
+    assert cal.snapshot["sizing"]["kelly_cap"] < raw.snapshot["sizing"]["kelly_cap"]
+    assert (raw.calibrator, raw.raw_confidence, raw.confidence) == ("", 0.85, 0.85)
+    assert raw.confidence_text == "85% (uncalibrated)"
+
+
+def test_a_stored_calibrator_reaches_ideas_through_the_calibration_service(db: Path, signals: list[Signal]) -> None:
+    from engine.calibration.calibrators import make_calibrator
+    from engine.calibration.repository import CalibrationRepository
+    from engine.calibration.service import CalibrationService
+
+    rng = np.random.default_rng(7)
+    conf = rng.uniform(0.34, 1.0, 4000)
+    correct = rng.uniform(size=conf.size) < 0.15 + 0.7 * conf  # overconfident: 0.85 is right ~75%
+    store = Store(db)
+    stored = CalibrationRepository(store).save_calibrator(
+        "lexicon-fin", "1.0", make_calibrator("platt").fit_correctness(conf, correct), len(conf), {})
+    views = CalibrationService(store).calibrate(signals)
+    store.close()
+    shown = [replace(s, calibrated_confidence=v.confidence, calibrator=v.calibrator) for s, v in zip(signals, views)]
+    acme = next(s for s in shown if s.text.startswith("$ACME beats"))
+    assert acme.calibrator == stored.label and 0.70 < acme.calibrated_confidence < acme.confidence
+    with IdeaBook(db, clock=lambda: NOW) as book:
+        idea = next(i for i in book.propose_from_signals(shown).ideas if i.signal_id == acme.id)
+    assert idea.confidence == pytest.approx(acme.calibrated_confidence) and idea.raw_confidence == 0.85
+    assert idea.calibrator == stored.label
+
+
+def test_migration_keeps_raw_confidence_of_ideas_from_before_calibration(tmp_path: Path) -> None:
+    from engine.migrations import all_migrations
+    from engine.store import split_sql
+
+    path = tmp_path / DB_FILE_NAME
+    conn = sqlite3.connect(path)
+    conn.execute("CREATE TABLE schema_migrations (number INTEGER PRIMARY KEY, name TEXT NOT NULL, "
+                 "applied_at REAL NOT NULL)")
+    before = [m for m in all_migrations() if m[0] < 12]  # a database from before m0012
+    for number, name, sql in before:
+        for statement in split_sql(sql):
+            conn.execute(statement)
+        conn.execute("INSERT INTO schema_migrations VALUES (?, ?, 0)", (number, name))
+    conn.execute(f"PRAGMA user_version = {before[-1][0]}")
+    conn.execute(
+        "INSERT INTO ideas (created_at, signal_id, symbol, direction, strategy, regime, confidence, risk_level, "
+        "risk_score, proposed_size, size_limit, entry, stop_loss, take_profit, snapshot, snapshot_sha256, state, "
+        "size, updated_at) VALUES (?, 1, 'ACME', 'long', 'follow_news', 'bull_trend', 0.83, 'low', 0.2, 0.01, "
+        "0.02, 10, 9, 12, '{}', 'x', 'proposed', 0.01, ?)", (NOW, NOW))
+    conn.commit()
+    conn.close()
+
+    store = Store(path)  # an app update opens the old database
+    assert 12 in store.applied_migrations()
+    with IdeaBook(store) as book:
+        (old,) = book.list()
+        assert (old.confidence, old.raw_confidence, old.calibrator) == (0.83, 0.83, "")
+        assert old.confidence_text == "83% (uncalibrated)"
+    conn = sqlite3.connect(path)
+    for sql in ("UPDATE ideas SET raw_confidence = 0.5", "UPDATE ideas SET calibrator = 'forged'"):
+        with pytest.raises(sqlite3.DatabaseError, match="immutable"):
+            conn.execute(sql)
+    with pytest.raises(sqlite3.DatabaseError, match="raw confidence"):
+        conn.execute(
+            "INSERT INTO ideas (created_at, signal_id, symbol, direction, strategy, regime, confidence, risk_level, "
+            "risk_score, proposed_size, size_limit, entry, stop_loss, take_profit, snapshot, snapshot_sha256, "
+            "state, size, updated_at) VALUES (0, 2, 'ACME', 'long', 'follow_news', 'bull_trend', 0.8, 'low', "
+            "0.2, 0.01, 0.02, 10, 9, 12, '{}', 'x', 'proposed', 0.01, 0)")
+    conn.close()
+    store.close()

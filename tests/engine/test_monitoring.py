@@ -215,3 +215,61 @@ def test_background_sampling_with_a_real_engine(tmp_path: Path) -> None:
     assert got[0].models[0].key == key and got[0].models[0].items == 3
     assert len(sampler.history.series("rss_mb", since=0)) >= 3
     engine.close()
+
+
+def test_the_budget_applies_above_the_startup_baseline() -> None:
+    clock = Clock()
+    proc = FakeProcess(clock, rss_mb=420.0)  # a fresh process: interpreter, Qt, libraries
+    sampler = sampler_from_config(Config(model_memory_limit_mb=128), process=proc)
+    assert sampler.guard.policy.baseline_mb == 420.0 and sampler.guard.policy.budget_rss_mb == 548.0
+    s, events = sampler.sample()
+    assert events == [] and s.memory_used_mb == 0.0 and s.memory_baseline_mb == 420.0  # 420 MB > 128 MB, yet fine
+    proc.rss_mb = 500.0  # models added 80 MB: 62 % of the budget
+    assert sampler.sample()[1] == []
+    proc.rss_mb = 530.0  # 110 MB above the baseline: 86 %
+    s, events = sampler.sample()
+    assert s.memory_used_mb == 110.0
+    (warning,) = events
+    assert isinstance(warning, MemoryWarning) and (warning.used_mb, warning.baseline_mb) == (110.0, 420.0)
+    assert warning.message == ("process grew 110 MB above its 420 MB startup baseline (now 530 MB), "
+                               "86% of the 128 MB budget")
+    proc.rss_mb = 380.0  # below the baseline (pages given back): nothing is charged, not a negative
+    clock.t += 1
+    s, events = sampler.sample()
+    assert s.memory_used_mb == 0.0 and [type(e) for e in events] == [MemoryRecovered]
+
+
+def test_measured_model_memory_counts_when_it_exceeds_the_growth() -> None:
+    """A model loaded into memory the allocator kept from before the baseline barely moves RSS,
+    yet it holds what it was measured at; unloading it frees that at once."""
+    clock = Clock()
+    proc = FakeProcess(clock, rss_mb=900.0)
+    sampler = sampler_from_config(Config(model_memory_limit_mb=128, model_idle_unload_s=0.0), process=proc)
+    proc.rss_mb = 910.0
+    sampler.memory.register("finsent@1.0.0", file_mb=22.0, rss_delta_mb=120.0, task="sentiment")
+    s, events = sampler.sample()
+    assert s.memory_used_mb == 120.0  # not the 10 MB of growth
+    assert [type(e) for e in events] == [MemoryWarning, UnloadIdleModels]  # 94 % of 128 MB
+    assert events[0].message.startswith("loaded models measured 120 MB (the process grew 10 MB since startup")
+    sampler.memory.unregister("finsent@1.0.0")
+    clock.t += 1
+    s, events = sampler.sample()
+    assert s.memory_used_mb == 10.0 and [type(e) for e in events] == [MemoryRecovered]
+
+
+def test_a_real_engine_charges_the_budget_with_what_models_add(tmp_path: Path) -> None:
+    import psutil
+
+    engine = Engine(Config(sentiment_model="lexicon"), tmp_path)
+    try:
+        policy = engine.monitor.guard.policy
+        rss_now = psutil.Process().memory_info().rss / 1024 / 1024
+        assert 10 < policy.baseline_mb <= rss_now * 1.05  # measured in this process, at engine start
+        engine.analyze_batch(["Stocks rally", "Oil slides"], persist=False)
+        s, _ = engine.monitor.sample()
+        assert s.memory_baseline_mb == policy.baseline_mb
+        models_mb = sum(m.estimate_mb for m in engine.monitor.memory.models())
+        assert s.memory_used_mb == pytest.approx(max(s.rss_mb - policy.baseline_mb, models_mb, 0.0))
+        assert s.memory_used_mb < s.rss_mb  # the start-up size of the process is not charged
+    finally:
+        engine.close()

@@ -59,7 +59,12 @@ def test_charts_grow_with_samples_show_latency_queue_pause_and_zoom(fast_window,
     assert x[-1] == 0 and x[0] < 0 and (rss > 10).all()  # seconds ago; tens of MB at least
     assert len(_xy(panel.cpu_curve)[0]) == len(x) and len(_xy(panel.queue_curve)[0]) == len(x)
     assert panel.rss_value.text().endswith("MB") and panel.budget_value.text().endswith("%")
-    assert panel.budget_line.isVisible() and panel.budget_line.value() == window._client.config.model_memory_limit_mb
+    # The budget sits on the startup baseline: the process's size before any model loaded.
+    baseline = panel._info.policy.baseline_mb
+    assert 10 < baseline < rss.max() and panel.baseline_line.isVisible() and panel.baseline_line.value() == baseline
+    assert panel.baseline_value.text() == f"{baseline:,.0f} MB"
+    assert panel.budget_line.isVisible()
+    assert panel.budget_line.value() == pytest.approx(baseline + window._client.config.model_memory_limit_mb)
     assert panel.rss_plot.getPlotItem().getViewBox().viewRange()[1][1] >= panel.budget_line.value()
     assert panel.latency_empty.isVisible() and not panel.latency_curves  # nothing scored yet
 
@@ -187,7 +192,8 @@ def test_history_survives_a_restart_and_exports(qtbot, ui_data_dir, monitor, log
 
 
 def test_memory_over_budget_unloads_idle_models_and_says_so(qtbot, ui_data_dir, monitor, log_bridge, settings):
-    # RSS is far over a 64 MB budget from the first sample, and any loaded model counts as idle.
+    # The budget is charged with growth above the startup baseline: after startup the process
+    # grows 160 MB, far over a 64 MB budget; any loaded model counts as idle.
     config = Config(monitor_interval_s=FAST, model_memory_limit_mb=64, model_idle_unload_s=0.0)
     client = EngineClient(config, ui_data_dir)
     actions, events = [], []
@@ -199,9 +205,16 @@ def test_memory_over_budget_unloads_idle_models_and_says_so(qtbot, ui_data_dir, 
         window = start_window(qtbot, client, monitor, log_bridge, settings)
         window.tabs.setCurrentWidget(window.monitor_panel)
         panel = window.monitor_panel
+        assert not actions  # the lexicon alone stays within 64 MB of the baseline
+        # One C-level fill under the GIL: the sampler thread sees all of it or none, never a half.
+        ballast = b"\x01" * (160 * 1024 * 1024)
         qtbot.waitUntil(lambda: len(actions) >= 2, timeout=ENGINE_TIMEOUT_MS)
         status = client.info.sentiment
-        assert [type(e).__name__ for e in events[:3]] == ["MemoryWarning", "UnloadIdleModels", "SwitchToLighterModel"]
+        names = [type(e).__name__ for e in events]
+        first_unload = names.index("UnloadIdleModels")
+        assert names[first_unload - 1:first_unload + 2] == ["MemoryWarning", "UnloadIdleModels",
+                                                              "SwitchToLighterModel"]
+        assert "startup baseline" in events[first_unload - 1].message  # the growth is what is charged
         assert isinstance(actions[0].event, UnloadIdleModels)
         unload, switch = actions[0], actions[1]
         assert unload.ok and status.model_id in unload.models and status.model_id in unloaded
@@ -222,5 +235,6 @@ def test_memory_over_budget_unloads_idle_models_and_says_so(qtbot, ui_data_dir, 
         news.submit()
         qtbot.waitUntil(lambda: news.proxy.rowCount() == 1, timeout=ENGINE_TIMEOUT_MS)
         window.close()
+        del ballast
     finally:
         assert client.shutdown()

@@ -32,7 +32,9 @@ _HEADER_TIPS = (
     "Risk level and score (volatility, liquidity, regime, news)",
     "Market regime of the symbol when the idea was proposed",
     "Follow the news, or fade a stretched move (chosen by regime)",
-    "Blended confidence, for ranking (classifier, plus the LLM when it gave an opinion)",
+    "Confidence the idea is ranked and sized by: the classifier's calibrated confidence (raw when its "
+    "model version had no calibrator yet), blended with the LLM's when it gave an opinion; hover a cell "
+    "for the raw figure",
     "When the engine proposed the idea (local time)",
 )
 
@@ -145,6 +147,8 @@ class IdeaTableModel(RowTableModel):
                 edited = (f"Edited: proposed {idea.proposed_size:.2%}, now {idea.size:.2%}. "
                           if idea.size != idea.proposed_size else "")
                 return f"{edited}An edit may set up to {idea.size_limit:.2%} of equity."
+            if col == COL_CONFIDENCE:
+                return confidence_tooltip(idea)
             return None
         if role in (Qt.ItemDataRole.ForegroundRole, Qt.ItemDataRole.BackgroundRole):
             colors = None
@@ -163,6 +167,14 @@ class IdeaTableModel(RowTableModel):
             if col in (COL_SIDE, COL_STATE, COL_RISK):
                 return int(Qt.AlignmentFlag.AlignCenter)
         return None
+
+
+def confidence_tooltip(idea: TradeIdea) -> str:
+    if idea.calibrated:
+        return (f"Calibrated {idea.confidence:.1%} (raw {idea.raw_confidence:.1%}, {idea.calibrator}). "
+                "The idea threshold, sizing and ranking use calibrated figures; the raw one is kept.")
+    return (f"{idea.confidence:.1%}, uncalibrated: the model version had no calibrator when the idea was "
+            "proposed.")
 
 
 def _display(idea: TradeIdea, col: int) -> str:

@@ -723,6 +723,21 @@ def _table(body: str, header: Sequence[str] = ()) -> str:
             f"{'<tr>' + head + '</tr>' if head else ''}{body}</table>")
 
 
+def _signal_confidence(trigger: dict) -> str:
+    """The headline's confidence as the idea used it: calibrated first, the raw one beside it."""
+    raw, calibrated = trigger.get("confidence"), trigger.get("calibrated_confidence")
+    if not isinstance(calibrated, (int, float)):
+        return f"{_pct(raw, 0)} (uncalibrated)"
+    return f"{_pct(calibrated, 0)} (raw {_pct(raw, 0)}, {html.escape(str(trigger.get('calibrator', '')))})"
+
+
+def _blend_text(confidence: dict) -> str:
+    note = html.escape(str(confidence.get("note", "")))
+    if confidence.get("calibrator"):  # snapshots from before calibration have no raw side
+        note += f"; raw {_pct(confidence.get('value_raw'), 0)}, {html.escape(str(confidence['calibrator']))}"
+    return f"{_pct(confidence.get('value'), 0)} ({note})"
+
+
 def render_detail(idea: TradeIdea, snap: dict, audit: Sequence[AuditEntry] | None,
                   gross: float | None = None) -> str:
     """The detail view's HTML, from the idea, its parsed snapshot and its audit trail."""
@@ -740,7 +755,7 @@ def render_detail(idea: TradeIdea, snap: dict, audit: Sequence[AuditEntry] | Non
     parts.append(f"<h3>#{idea.id} · {e(idea.direction)} {e(idea.symbol)} · {e(idea.state)}</h3>")
     parts.append(
         f"<p>{e(STRATEGY_NAMES.get(idea.strategy, humanise(idea.strategy)))} in a {e(humanise(idea.regime))} · "
-        f"risk <b>{e(idea.risk_level)}</b> ({idea.risk_score:.2f}) · confidence {idea.confidence:.0%} · "
+        f"risk <b>{e(idea.risk_level)}</b> ({idea.risk_score:.2f}) · confidence {e(idea.confidence_text)} · "
         f"size <b>{idea.size:.2%}</b>{edited} of equity, limit {idea.size_limit:.2%}</p>")
     cap = sizing.get("leverage_cap")
     if idea.state == "proposed" and gross is not None and isinstance(cap, (int, float)):
@@ -804,9 +819,9 @@ def render_detail(idea: TradeIdea, snap: dict, audit: Sequence[AuditEntry] | Non
     parts.append("<h4>Where it came from</h4>")
     parts.append(_table(_rows([
         ("Headline", f"“{e(str(trigger.get('text', '')))}”"),
-        ("News", f"{e(str(trigger.get('label', '')))} {_pct(trigger.get('confidence'), 0)} · "
+        ("News", f"{e(str(trigger.get('label', '')))} {_signal_confidence(trigger)} · "
                  f"{e(str(trigger.get('source', '')))} · {_date(trigger.get('received_at'))}"),
-        ("Confidence", f"{_pct(confidence.get('value'), 0)} ({e(str(confidence.get('note', '')))})"),
+        ("Confidence", _blend_text(confidence)),
         ("Signal ids", e(", ".join(str(i) for i in snap.get("signal_ids") or [idea.signal_id]))),
         ("Model versions", e(", ".join(f"{k}: {v}" for k, v in sorted(models.items())))),
         ("Engine", e(str(snap.get("engine_version", "–")))),

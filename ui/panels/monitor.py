@@ -47,6 +47,7 @@ THROUGHPUT_COLOR = "#16a34a"
 QUEUE_COLOR = "#9333ea"
 BUDGET_COLOR = "#dc2626"
 WARN_COLOR = "#d97706"
+BASELINE_COLOR = "#6b7280"
 MODEL_COLORS = ("#2563eb", "#16a34a", "#9333ea", "#db2777", "#0891b2", "#ca8a04")
 
 
@@ -125,13 +126,18 @@ class MonitorPanel(QWidget):
         self.threads_value = self._big_label("monitorThreads")
         self.peak_value = self._big_label("monitorPeakRss")
         self.budget_value = self._big_label("monitorBudget")
+        self.baseline_value = self._big_label("monitorBaseline")
+        self.baseline_value.setToolTip("Process memory after startup, before any model loaded; the model "
+                                       "budget sits on top of it")
         self.throughput_value = self._big_label("monitorThroughput")
         self.queue_value = self._big_label("monitorQueue")
-        self.budget_value.setToolTip("Process memory as a share of the memory budget (MODEL_MEMORY_LIMIT) "
-                                     "that the memory guard compares it with")
+        self.budget_value.setToolTip("Memory charged to the model budget (MODEL_MEMORY_LIMIT) as a share of it: "
+                                     "growth above the startup baseline, or the loaded models' measured "
+                                     "memory when larger")
         numbers = QGridLayout()
         for col, (title, label) in enumerate((
-                ("Memory (RSS)", self.rss_value), ("Of budget", self.budget_value), ("CPU", self.cpu_value),
+                ("Memory (RSS)", self.rss_value), ("Startup baseline", self.baseline_value),
+                ("Of budget", self.budget_value), ("CPU", self.cpu_value),
                 ("Threads", self.threads_value), ("Peak RSS", self.peak_value),
                 ("Throughput", self.throughput_value), ("Queue", self.queue_value))):
             caption = QLabel(title)
@@ -188,7 +194,7 @@ class MonitorPanel(QWidget):
         grid.setContentsMargins(0, 0, 0, 0)
         grid.setSpacing(6)
         self.latency_plot = self._plot("latencyPlot", "Latency per item: p50 (solid), p95 (dashed)", "ms")
-        self.rss_plot = self._plot("rssPlot", "Memory: resident set size and budget", "MB")
+        self.rss_plot = self._plot("rssPlot", "Memory: resident set size, startup baseline and budget", "MB")
         self.cpu_plot = self._plot("cpuPlot", "CPU: % of one core", "%")
         self.throughput_plot = self._plot("throughputPlot", "Throughput", "items/s")
         self.queue_plot = self._plot("queuePlot", "Queue depth", "items")
@@ -210,17 +216,24 @@ class MonitorPanel(QWidget):
         self.latency_empty = pg.TextItem("No model calls yet: latency appears once news is scored.",
                                          anchor=(0.5, 0.5))
         self.latency_plot.addItem(self.latency_empty, ignoreBounds=True)
+        # Labels at opposite ends (budget right, warn left): close lines must not overprint.
         self.budget_line = pg.InfiniteLine(angle=0, movable=False, pen=pg.mkPen(BUDGET_COLOR, width=1.5),
                                            label="budget {value:,.0f} MB",
-                                           labelOpts={"position": 0.02, "anchors": [(0, 1), (0, 1)],
+                                           labelOpts={"position": 0.98, "anchors": [(1, 1), (1, 1)],
                                                       "color": BUDGET_COLOR})
         self.warn_line = pg.InfiniteLine(angle=0, movable=False,
                                          pen=pg.mkPen(WARN_COLOR, width=1, style=Qt.PenStyle.DashLine),
                                          label="warn {value:,.0f} MB",
-                                         # further right than the budget's: close lines must not overprint
-                                         labelOpts={"position": 0.3, "anchors": [(0, 1), (0, 1)],
+                                         labelOpts={"position": 0.02, "anchors": [(0, 1), (0, 1)],
                                                     "color": WARN_COLOR})
-        for line in (self.budget_line, self.warn_line):
+        # The budget is for models: it sits on top of what the process held after startup.
+        self.baseline_line = pg.InfiniteLine(angle=0, movable=False,
+                                             pen=pg.mkPen(BASELINE_COLOR, width=1, style=Qt.PenStyle.DotLine),
+                                             label="startup baseline {value:,.0f} MB",
+                                             # below its line: the RSS curve runs just above it
+                                             labelOpts={"position": 0.02, "anchors": [(0, 0), (0, 0)],
+                                                        "color": BASELINE_COLOR})
+        for line in (self.budget_line, self.warn_line, self.baseline_line):
             line.hide()
             self.rss_plot.addItem(line, ignoreBounds=True)
         self._apply_palette(self.latency_plot)  # again, now that the legend and hint exist
@@ -405,13 +418,23 @@ class MonitorPanel(QWidget):
     def _on_monitor_started(self, info: MonitorInfo) -> None:
         self._info = info
         policy = info.policy
-        self.budget_line.show()  # first: a hidden line's label ignores new values
-        self.warn_line.show()
-        self.budget_line.setValue(policy.limit_mb)
-        self.warn_line.setValue(policy.limit_mb * policy.warn_fraction)
+        baseline = policy.baseline_mb
+        for line in (self.budget_line, self.warn_line, self.baseline_line):
+            line.show()  # first: a hidden line's label ignores new values
+        self.baseline_line.setVisible(baseline > 0)
+        self.baseline_value.setText(f"{baseline:,.0f} MB" if baseline > 0 else "–")
+        if baseline > 0:
+            self.budget_line.label.setFormat(f"budget {{value:,.0f}} MB (baseline + {policy.limit_mb:,.0f} MB)")
+        self.budget_line.setValue(policy.budget_rss_mb)
+        self.warn_line.setValue(baseline + policy.limit_mb * policy.warn_fraction)
+        self.baseline_line.setValue(baseline)
         self.warn_line.setToolTip(f"At {policy.warn_fraction:.0%} of the budget the guard warns; at "
                                   f"{policy.unload_fraction:.0%} it unloads idle models; at "
                                   f"{policy.switch_fraction:.0%} it switches to a lighter model")
+        self.baseline_line.setToolTip(
+            f"The process held {baseline:,.0f} MB after startup, before any model loaded. The "
+            f"{policy.limit_mb:,.0f} MB budget is for what comes on top (or for the loaded models' measured "
+            "memory, when that is larger).")
         self._update_state()
         # Backfill every window from the stored history, once per engine start.
         self._client.request_metrics_history(time.time() - HISTORY_S, CHARTED)
@@ -450,7 +473,8 @@ class MonitorPanel(QWidget):
         self._peak_rss = max(self._peak_rss, sample.rss_mb)
         self.rss_value.setText(f"{sample.rss_mb:,.0f} MB")
         if sample.memory_limit_mb > 0:
-            self.budget_value.setText(f"{sample.rss_mb / sample.memory_limit_mb:.0%}")
+            used = sample.rss_mb if sample.memory_used_mb is None else sample.memory_used_mb
+            self.budget_value.setText(f"{used / sample.memory_limit_mb:.0%}")
         self.cpu_value.setText(f"{sample.cpu_percent:.0f}%")
         self.threads_value.setText(str(sample.threads))
         self.peak_value.setText(f"{self._peak_rss:,.0f} MB")
@@ -518,7 +542,10 @@ class MonitorPanel(QWidget):
         _, rss = xy("rss_mb")
         top = max(float(np.nanmax(rss)) * 1.1 if len(rss) else 1.0, 1.0)
         if self._info is not None:
-            top = max(top, self._info.policy.limit_mb * 1.15)  # room for the line's label above it
+            top = max(top, self._info.policy.budget_rss_mb * 1.15)  # room for the line's label above it
+            # The baseline's label hangs below its line; near the axis it would be cut off (the
+            # numbers row shows the baseline anyway).
+            self.baseline_line.label.setVisible(self._info.policy.baseline_mb >= 0.15 * top)
         _y_range(self.rss_plot, top)
         for widget, metric, floor in ((self.cpu_plot, "cpu_percent", 10.0),
                                       (self.throughput_plot, "throughput_per_s", 1.0),
