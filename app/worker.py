@@ -19,6 +19,8 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, QThread, QTimer, Signal, Slot
 
+from app.explanations import (ChunkStream, ExplainCancels, ExplainStarted, ExplanationChunk, ExplanationLoaded,
+                              ExplanationView, NoteAdded, SourceOpened, view_from_explanation, view_from_stored)
 from engine import __version__
 from engine.config import Config
 from engine.engine import Engine
@@ -53,7 +55,8 @@ __all__ = ["EmptyInputError", "EngineClient", "EngineInfo", "EngineWorker", "Sub
            "PortfolioSummary", "PricesImported", "MonitorInfo", "MemoryAction", "MetricsHistoryResult",
            "MetricsExport", "CalibrationModelSummary", "CalibrationOverview", "CalibrationReportView",
            "LabelledProgress", "LabelledSummary", "RefitOutcome", "FeedbackResult", "NewsArrivals",
-           "NewsPage", "NewsFilter", "NewsRow"]
+           "NewsPage", "NewsFilter", "NewsRow", "ExplainStarted", "ExplanationChunk", "ExplanationView",
+           "ExplanationLoaded", "SourceOpened", "NoteAdded"]
 
 # Every series the sampler writes (engine.monitoring.MetricsSample.rows); the Monitor backfills these.
 HISTORY_METRICS = ("rss_mb", "cpu_percent", "queue_depth", "throughput_per_s", "latency_p50_ms",
@@ -429,6 +432,15 @@ class EngineWorker(QObject):
     pipelineStats = Signal(object)  # engine.news.PipelineStats
     sourceStatuses = Signal(object)  # tuple[SourceStatus, ...]: every source, in the order added
     sourceError = Signal(str)
+    # Explanations (issue #5): requested on the engine thread, generated on the slow lane, whose
+    # thread emits chunks (coalesced, at most ~20 a second) and the outcome; Qt queues them to the UI.
+    explanationStarted = Signal(object)  # ExplainStarted (also for auto-explain, decided here)
+    explanationChunk = Signal(object)  # ExplanationChunk
+    explanationReady = Signal(object)  # ExplanationView
+    explanationFailed = Signal(int, str)  # request id, why (cancelled, queue full, unknown signal, …)
+    explanationLoaded = Signal(object)  # ExplanationLoaded: the stored explanation of a signal
+    sourceOpened = Signal(object)  # SourceOpened: a cited signal or note
+    noteAdded = Signal(object)  # NoteAdded
 
     def __init__(self, config: Config, data_dir: Path, cancel: CancelToken,
                  benchmark_cancel: threading.Event | None = None, *,
@@ -458,6 +470,7 @@ class EngineWorker(QObject):
         self._stats_timer: QTimer | None = None
         self._gauges_scored = -1
         self._gauges_sent_at = 0.0
+        self._init_explanations()
 
     @Slot()
     def start(self) -> None:
@@ -858,6 +871,7 @@ class EngineWorker(QObject):
     def _emit_batch(self, batch: SignalBatch) -> None:
         # Rows first: proposing (a few ms per idea) must never delay the news table.
         self.signalsAdded.emit(batch)
+        self._auto_explain_signals(batch.signals)
         if self._ideas is None or not batch.signals:
             return
         try:
@@ -1117,6 +1131,8 @@ class EngineWorker(QObject):
             self.newsScored.emit(NewsArrivals((), count, True))
         elif items:
             self.newsScored.emit(NewsArrivals(tuple(news_row(i) for i in items), count, False))
+        if items:
+            self._auto_explain_signals(i.signal for i in items)
         if self._sources_dirty and self._engine is not None:
             self._sources_dirty = False
             self.sourceStatuses.emit(self._engine.news.sources.statuses())
@@ -1222,6 +1238,156 @@ class EngineWorker(QObject):
             except Exception:  # the pipeline never started; nothing to unsubscribe
                 pass
 
+    # --- explanations (issue #5) ---------------------------------------------------------------
+    # The engine thread only submits to the slow lane (engine.reasoning.submit returns a Future)
+    # and never waits on it; the lane's thread streams and finishes each request.
+    def _init_explanations(self) -> None:
+        self.explain_cancels = ExplainCancels()  # shared with the client: Cancel acts at once
+        self._explain_lock = threading.Lock()
+        self._explain_futures: dict = {}  # request id -> Future, while queued or generating
+        self._auto_explain = False
+        self._auto_ids = itertools.count(-1, -1)  # negative: never clash with the client's ids
+        self._auto_explained: set[int] = set()  # signal ids already sent, so a re-page never repeats one
+
+    def _submit_explanation(self, request_id: int, signal_id: int, chain: bool, automatic: bool) -> None:
+        if self._engine is None:
+            self.explanationFailed.emit(request_id, "The engine is not running; nothing was explained.")
+            return
+        if self.explain_cancels.is_cancelled(request_id):
+            self.explanationFailed.emit(request_id, "Cancelled.")
+            return
+        from engine.reasoning.lanes import LaneFull
+
+        cancels = self.explain_cancels
+        stream = ChunkStream(request_id, signal_id, self.explanationChunk.emit)
+        # Started before submitting: chunks come from another thread and must not overtake it.
+        self.explanationStarted.emit(ExplainStarted(request_id, signal_id, chain, automatic))
+        try:
+            future = self._engine.reasoning.submit(
+                int(signal_id), chain=chain, on_token=stream.token, on_text=stream.text, on_retry=stream.retry,
+                should_stop=lambda: cancels.is_cancelled(request_id))
+        except LaneFull as exc:
+            self.explanationFailed.emit(request_id, f"The explanation queue is full ({exc}); try again shortly.")
+            return
+        except Exception as exc:  # e.g. the lane closed at shutdown
+            log.exception("explanation of signal #%s could not start", signal_id)
+            self.explanationFailed.emit(request_id, f"The explanation could not start: {exc}")
+            return
+        with self._explain_lock:
+            self._explain_futures[request_id] = future
+        future.add_done_callback(lambda f: self._explanation_done(f, request_id, signal_id, automatic, stream))
+
+    def _explanation_done(self, future, request_id: int, signal_id: int, automatic: bool,
+                          stream: ChunkStream) -> None:
+        """Runs on the slow-lane thread (or the cancelling one): last chunk, then the outcome."""
+        with self._explain_lock:
+            self._explain_futures.pop(request_id, None)
+        stream.flush()
+        self.explain_cancels.forget(request_id)
+        if future.cancelled():
+            self.explanationFailed.emit(request_id, "Cancelled before it started.")
+            return
+        exc = future.exception()
+        if exc is not None:
+            message = str(exc) if isinstance(exc, ValueError) else f"The explanation failed: {exc}"
+            self.explanationFailed.emit(request_id, message)
+            return
+        x = future.result()
+        if x.status == "fallback_cancelled":
+            self.explanationFailed.emit(request_id, "Cancelled: the rationale was not finished and nothing "
+                                                    "was stored with the signal.")
+            return
+        log.info("explained signal #%s (%s, %s, %.1f s)%s", signal_id, x.status, x.model_id or "template",
+                 x.latency_ms / 1000, " automatically" if automatic else "")
+        self.explanationReady.emit(view_from_explanation(x, request_id, automatic))
+
+    @Slot(int, int, bool)
+    def explainSignal(self, request_id: int, signal_id: int, chain: bool) -> None:
+        self._submit_explanation(request_id, signal_id, chain, False)
+
+    @Slot(int)
+    def cancelExplanation(self, request_id: int) -> None:
+        # Still queued: drop it now (its callback reports it); generating: it sees the cancel per token.
+        with self._explain_lock:
+            future = self._explain_futures.get(request_id)
+        if future is not None:
+            future.cancel()
+
+    @Slot(bool)
+    def setAutoExplain(self, on: bool) -> None:
+        self._auto_explain = bool(on)
+        log.info("auto-explain of high-impact items %s", "on" if on else "off")
+
+    def _auto_explain_signals(self, signals) -> None:
+        """Explain newly scored high-impact items (engine.reasoning.high_impact decides, and refuses
+        once the slow lane has a few waiting, so a burst of news can never flood it)."""
+        if not self._auto_explain or self._engine is None:
+            return
+        try:
+            reasoning = self._engine.reasoning
+            for sig in signals:
+                if sig.id is None or sig.id in self._auto_explained:
+                    continue
+                if not reasoning.high_impact(sig, enabled=True):
+                    continue
+                if len(self._auto_explained) > 50_000:  # bounded memory over a long session
+                    self._auto_explained.clear()
+                self._auto_explained.add(sig.id)
+                self._submit_explanation(next(self._auto_ids), sig.id, False, True)
+        except Exception:  # auto-explain is a convenience: scoring and the table go on without it
+            log.exception("auto-explain failed")
+
+    @Slot(int)
+    def loadExplanation(self, signal_id: int) -> None:
+        """The newest stored explanation of a signal and its event class (fast: two small reads)."""
+        from engine.reasoning.lookup import signal_event
+
+        if self._engine is None or self._engine.store is None:
+            self.explanationLoaded.emit(ExplanationLoaded(signal_id, None, None, "The engine is not running."))
+            return
+        try:
+            stored = self._engine.reasoning.latest(signal_id)
+            event = signal_event(self._engine.store, signal_id)
+        except Exception as exc:
+            log.exception("reading the explanation of signal #%s failed", signal_id)
+            self.explanationLoaded.emit(ExplanationLoaded(signal_id, None, None,
+                                                          f"The stored explanation could not be read: {exc}"))
+            return
+        self.explanationLoaded.emit(ExplanationLoaded(signal_id, view_from_stored(stored) if stored else None, event))
+
+    @Slot(int, str)
+    def openSource(self, request_id: int, cited_id: str) -> None:
+        if self._engine is None:
+            self.sourceOpened.emit(SourceOpened(request_id, cited_id, None, "The engine is not running."))
+            return
+        try:
+            source = self._engine.reasoning.source(cited_id)
+        except ValueError as exc:  # not a cited id, or no longer stored
+            self.sourceOpened.emit(SourceOpened(request_id, cited_id, None, str(exc)))
+            return
+        except Exception as exc:
+            log.exception("opening %s failed", cited_id)
+            self.sourceOpened.emit(SourceOpened(request_id, cited_id, None, f"{cited_id} could not be read: {exc}"))
+            return
+        self.sourceOpened.emit(SourceOpened(request_id, cited_id, source))
+
+    @Slot(int, str, object)
+    def addNote(self, request_id: int, text: str, signal_id) -> None:
+        """An analyst note: stored now, embedded into the retrieval index by the next explanation."""
+        if self._engine is None:
+            self.noteAdded.emit(NoteAdded(request_id, None, signal_id, text, "The engine is not running."))
+            return
+        try:
+            note_id = self._engine.reasoning.add_note(text, signal_id=signal_id, author=os_user())
+        except ValueError as exc:  # blank note
+            self.noteAdded.emit(NoteAdded(request_id, None, signal_id, text, str(exc)))
+            return
+        except Exception as exc:  # e.g. the database is locked: nothing was stored
+            log.exception("storing an analyst note failed")
+            self.noteAdded.emit(NoteAdded(request_id, None, signal_id, text, f"The note was not stored: {exc}"))
+            return
+        self.noteAdded.emit(NoteAdded(request_id, note_id, signal_id, text))
+
     @Slot()
     def stop(self) -> None:
         self._benchmark_cancel.set()
@@ -1287,6 +1453,13 @@ class EngineClient(QObject):
     pipelineStats = Signal(object)
     sourceStatuses = Signal(object)
     sourceError = Signal(str)
+    explanationStarted = Signal(object)
+    explanationChunk = Signal(object)
+    explanationReady = Signal(object)
+    explanationFailed = Signal(int, str)
+    explanationLoaded = Signal(object)
+    sourceOpened = Signal(object)
+    noteAdded = Signal(object)
 
     _analyzeRequested = Signal(int, object, str)
     _stopRequested = Signal()
@@ -1319,6 +1492,12 @@ class EngineClient(QObject):
     _fetchNow = Signal(str)
     _startSources = Signal()
     _stopSources = Signal()
+    _explainRequested = Signal(int, int, bool)
+    _cancelExplanation = Signal(int)
+    _setAutoExplain = Signal(bool)
+    _loadExplanation = Signal(int)
+    _openSource = Signal(int, str)
+    _addNote = Signal(int, str, object)
 
     def __init__(self, config: Config, data_dir: Path, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -1382,6 +1561,7 @@ class EngineClient(QObject):
         self._fetchNow.connect(self._worker.fetchNow)
         self._startSources.connect(self._worker.startSources)
         self._stopSources.connect(self._worker.stopSources)
+        self._connect_explanations()
 
     def _on_ready(self, info: EngineInfo) -> None:
         self.info = info
@@ -1523,6 +1703,53 @@ class EngineClient(QObject):
 
     def stop_sources(self) -> None:
         self._stopSources.emit()
+
+    # --- explanations (issue #5) ---------------------------------------------------------------
+    # Each call returns at once; answers arrive as explanationStarted / explanationChunk /
+    # explanationReady / explanationFailed (match the request id), explanationLoaded,
+    # sourceOpened and noteAdded.
+    def _connect_explanations(self) -> None:
+        self._explain_cancels = self._worker.explain_cancels
+        for name in ("explanationStarted", "explanationChunk", "explanationReady", "explanationFailed",
+                     "explanationLoaded", "sourceOpened", "noteAdded"):
+            getattr(self._worker, name).connect(getattr(self, name))
+        self._explainRequested.connect(self._worker.explainSignal)
+        self._cancelExplanation.connect(self._worker.cancelExplanation)
+        self._setAutoExplain.connect(self._worker.setAutoExplain)
+        self._loadExplanation.connect(self._worker.loadExplanation)
+        self._openSource.connect(self._worker.openSource)
+        self._addNote.connect(self._worker.addNote)
+
+    def explain(self, signal_id: int, chain: bool = False) -> int:
+        """Explain a stored signal on the slow lane (LLM rationale, optionally the 5-step chain)."""
+        request_id = next(self._ids)
+        self._explainRequested.emit(request_id, int(signal_id), bool(chain))
+        return request_id
+
+    def cancel_explain(self, request_id: int) -> None:
+        self._explain_cancels.cancel(request_id)  # seen by the generating thread at its next token
+        self._cancelExplanation.emit(int(request_id))  # and a queued request is dropped
+
+    def set_auto_explain(self, on: bool) -> None:
+        """Let the worker explain newly scored high-impact items (engine.reasoning.high_impact)."""
+        self._setAutoExplain.emit(bool(on))
+
+    def load_explanation(self, signal_id: int) -> None:
+        self._loadExplanation.emit(int(signal_id))
+
+    def open_source(self, cited_id: str) -> int:
+        request_id = next(self._ids)
+        self._openSource.emit(request_id, str(cited_id))
+        return request_id
+
+    def add_note(self, text: str, signal_id: int | None = None) -> int:
+        """Store an analyst note (retrievable and citable by later explanations)."""
+        text = (text or "").strip()
+        if not text:
+            raise EmptyInputError("The note is empty; nothing was stored.")
+        request_id = next(self._ids)
+        self._addNote.emit(request_id, text, signal_id)
+        return request_id
 
     def is_running(self) -> bool:
         return self._thread.isRunning()

@@ -51,7 +51,7 @@ class MainWindow(QMainWindow):
         self._shut_down = False
         self._alert_until = 0.0  # routine messages wait while an alert is on show
 
-        self.news = NewsPanel(client)
+        self.news = NewsPanel(client, settings)
         self.models = ModelsPanel(client)
         self.monitor_panel = MonitorPanel(client)
         self.calibration = CalibrationPanel(client)

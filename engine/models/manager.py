@@ -11,9 +11,10 @@ import json
 import logging
 import threading
 import time
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 from engine.config import Config
 from engine.hardware import HardwareProfile
@@ -224,6 +225,24 @@ class ModelManager:
                     reason = f"{spec.id} refused: {exc}"
                     self._degraded[task] = reason
                 self._emit("fallback", task, fallback.id, f"{reason}; using {fallback.id} instead")
+
+    @contextmanager
+    def in_use(self, task: str) -> Iterator[tuple[Any, ModelSpec]]:
+        """``acquire`` and pin the model for the block (engine/models/cache.py ``in_use``), so
+        eviction and idle unload cannot close it under a long call such as a generation."""
+        for _ in range(3):
+            _, spec = self.acquire(task)  # loads it
+            with ExitStack() as pinned:
+                try:
+                    pinned.enter_context(self._cache.in_use(spec.id))
+                except KeyError:  # evicted between loading and pinning: try again
+                    continue
+                model, now = self.acquire(task)  # pinned, so this is the very model that stays loaded
+                if now.id != spec.id:  # switched meanwhile: pin the new one instead
+                    continue
+                yield model, spec
+                return
+        raise ModelSwitchError(f"the {task} model kept being evicted before it could be used")
 
     def _load(self, spec: ModelSpec) -> Any:
         return load_model(spec, self.config)

@@ -49,7 +49,9 @@ def write_audit(store: Any, *, signal_id: int | None, mode: str, model_id: str, 
                 status: str, fallback_used: bool, attempts: int, prompt: list, response_schema: dict,
                 retrieved: Sequence[dict], raw_output: Sequence[str], errors: Sequence[str],
                 parsed_output: dict, latency_ms: float, first_token_ms: float | None,
-                prompt_tokens: int, completion_tokens: int) -> int:
+                prompt_tokens: int, completion_tokens: int, link: bool = True) -> int:
+    """Append the audit row; with ``link`` (and a signal id) it also becomes the signal's latest
+    explanation (``latest_for_signal``)."""
     now = time.time()
     # RETURNING (SQLite >= 3.35) gives the id in the same statement: the connection is shared
     # between threads, so a separate last_insert_rowid() could see another thread's insert.
@@ -60,7 +62,7 @@ def write_audit(store: Any, *, signal_id: int | None, mode: str, model_id: str, 
          _dumps(response_schema), _dumps(list(retrieved)), _dumps(list(raw_output)), _dumps(list(errors)),
          _dumps(parsed_output), float(latency_ms), first_token_ms, int(prompt_tokens), int(completion_tokens)))
     audit_id = int(rows[0][0])
-    if signal_id is not None:
+    if signal_id is not None and link:
         store.execute(
             "INSERT INTO signal_reasoning (signal_id, audit_id, created_at, mode, signal_json, chain_json, "
             "cited_json, fallback_used) VALUES (?,?,?,?,?,?,?,?)",

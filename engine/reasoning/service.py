@@ -16,6 +16,7 @@ import logging
 import threading
 import time
 from concurrent.futures import Future
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any, Callable
 
@@ -26,6 +27,7 @@ from engine.reasoning.breaker import CircuitBreaker
 from engine.reasoning.chain import template_result
 from engine.reasoning.guardrails import check_prompt
 from engine.reasoning.lanes import LaneGate, SlowLane
+from engine.reasoning.lookup import CitedSource, StoredExplanation, cited_source, stored_explanation
 from engine.reasoning.prompts import SESSION_NONCE, build_prompt
 from engine.reasoning.rag.index import RagIndex, Retrieved
 from engine.reasoning.schema import InvalidOutput, check_result, decoding_schema, parse_output
@@ -78,11 +80,13 @@ class ReasoningService:
         """Explain on the slow lane; the Future resolves to an Explanation (LaneFull when busy)."""
         return self.lane.submit(self.explain, item, **kwargs)
 
-    def high_impact(self, signal: Signal) -> bool:
+    def high_impact(self, signal: Signal, *, enabled: bool | None = None) -> bool:
         """Worth an automatic explanation: directional, confident, naming a ticker, stored, and the
-        slow lane not already backed up (auto-explain must never flood it)."""
+        slow lane not already backed up (auto-explain must never flood it). ``enabled`` overrides
+        the ``auto_explain`` setting (the desk's own toggle)."""
         s = self.settings
-        return (bool(s.auto_explain) and signal.id is not None and signal.label in ("bullish", "bearish")
+        on = bool(s.auto_explain) if enabled is None else bool(enabled)
+        return (on and signal.id is not None and signal.label in ("bullish", "bearish")
                 and bool(signal.entities)
                 and float(getattr(signal, "shown_confidence", signal.confidence)) >= s.auto_explain_min_confidence
                 and self.lane.pending < s.auto_explain_max_pending)
@@ -91,6 +95,18 @@ class ReasoningService:
         if self.rag is None:
             raise ValueError("analyst notes need a store")
         return self.rag.add_note(text, signal_id=signal_id, author=author)
+
+    def source(self, cited_id: str) -> CitedSource:
+        """What a cited id ("signal:12", "note:3") points at, to show it; ValueError if unknown."""
+        if self._engine.store is None:
+            raise ValueError("cited sources need a store")
+        return cited_source(self._engine.store, cited_id)
+
+    def latest(self, signal_id: int) -> StoredExplanation | None:
+        """The newest explanation stored with a signal (shown again without generating)."""
+        if self._engine.store is None:
+            return None
+        return stored_explanation(self._engine.store, signal_id)
 
     def explain(self, item: Signal | str | int, *, chain: bool = False,
                 on_token: Callable[[str], None] | None = None,
@@ -108,19 +124,22 @@ class ReasoningService:
             run.errors.append(f"retrieval failed: {retrieval_error}")
 
         guard = check_prompt(prompt.messages, prompt.nonce, prompt.segments)
-        model = spec = None
+        spec = None
         if not guard.ok:  # cannot happen with build_prompt; refuse rather than trust it
             run.fail("fallback_prompt_guard", "; ".join(guard.problems))
         elif not self.breaker.allow():
             run.fail("fallback_breaker_open", "circuit open after repeated LLM failures")
         else:
-            try:
-                model, spec = self._engine.models.acquire("generation")
-            except Exception as exc:
-                self.breaker.record_failure()
-                run.fail("fallback_no_model", f"no generation model: {exc}")
-        if model is not None:
-            self._attempts(run, model, prompt, schema, ids, chain, on_token, on_text, on_retry, should_stop)
+            # Pinned for the whole generation: the model cache must not evict or idle-unload
+            # (close) the generator while llama.cpp is still decoding with it.
+            with ExitStack() as pinned:
+                try:
+                    model, spec = pinned.enter_context(self._engine.models.in_use("generation"))
+                except Exception as exc:
+                    self.breaker.record_failure()
+                    run.fail("fallback_no_model", f"no generation model: {exc}")
+                else:
+                    self._attempts(run, model, prompt, schema, ids, chain, on_token, on_text, on_retry, should_stop)
 
         if run.result is None:
             reason = run.status.removeprefix("fallback_").replace("_", " ")
@@ -145,7 +164,9 @@ class ReasoningService:
                 response_schema=schema, retrieved=[{"id": r.id, "score": round(r.score, 4)} for r in retrieved],
                 raw_output=run.raw, errors=run.errors, parsed_output=parsed, latency_ms=latency_ms,
                 first_token_ms=run.first_token_ms, prompt_tokens=run.prompt_tokens,
-                completion_tokens=run.completion_tokens)
+                completion_tokens=run.completion_tokens,
+                # A cancelled run's template is audited but is not the signal's explanation.
+                link=run.status != "fallback_cancelled")
         return Explanation(
             signal=result, chain=tuple(steps), cited=tuple(result["cited"]), retrieved=tuple(retrieved),
             fallback_used=run.fallback, status=run.status, insufficient_data=not retrieved, audit_id=audit_id,

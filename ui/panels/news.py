@@ -1,11 +1,12 @@
-"""News panel: paste or drop headlines, analyse them on the engine thread, list the signals."""
+"""News panel: paste or drop headlines, analyse them on the engine thread, list the signals;
+the detail pane beside the table shows the selected signal and its LLM explanation."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QMimeData, QSortFilterProxyModel, Qt, Signal, Slot
+from PySide6.QtCore import QMimeData, QSettings, QSortFilterProxyModel, Qt, Signal, Slot
 from PySide6.QtGui import QAction, QDragEnterEvent, QDropEvent, QKeyEvent, QKeySequence, QShortcut, QTextCursor
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -39,6 +40,7 @@ from ui.models.signal_table import (
     SignalTableModel,
 )
 from ui.panels.live_news import LiveNewsPanel
+from ui.panels.signal_detail import SignalDetailPane
 from ui.theme import MESSAGE_STYLES
 
 if TYPE_CHECKING:
@@ -50,6 +52,8 @@ MAX_FILE_BYTES = 16 * 1024 * 1024
 # Analyst feedback keys: (keys, right, label). Up / Down / Neutral name the right label.
 FEEDBACK_KEYS = (("Ctrl+Shift+R", True, None), ("Ctrl+Shift+W", False, None), ("Ctrl+Shift+U", None, "bullish"),
                  ("Ctrl+Shift+D", None, "bearish"), ("Ctrl+Shift+N", None, "neutral"))
+EXPLAIN_KEYS = "Ctrl+E"  # explain the current row (with the chain if the pane's box is ticked)
+KEY_DETAIL_SPLITTER = "news/detailSplitter"
 
 
 def local_files(mime: QMimeData) -> list[Path]:
@@ -90,9 +94,14 @@ class SignalTableView(QTableView):
     window, key presses do not (offscreen, or right after launch)."""
 
     feedbackRequested = Signal(object, object)  # right (bool | None), label (str | None)
+    explainRequested = Signal()
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
         pressed = QKeySequence(event.keyCombination())
+        if pressed.matches(QKeySequence(EXPLAIN_KEYS)) == QKeySequence.SequenceMatch.ExactMatch:
+            event.accept()
+            self.explainRequested.emit()
+            return
         for keys, right, label in FEEDBACK_KEYS:
             if pressed.matches(QKeySequence(keys)) == QKeySequence.SequenceMatch.ExactMatch:
                 event.accept()
@@ -104,10 +113,12 @@ class SignalTableView(QTableView):
 class NewsPanel(QWidget):
     statusMessage = Signal(str)  # short, transient text for the main window's status bar
 
-    def __init__(self, client: EngineClient, parent: QWidget | None = None) -> None:
+    def __init__(self, client: EngineClient, settings: QSettings | None = None,
+                 parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("newsPanel")
         self._client = client
+        self._settings = settings if settings is not None else QSettings()
         self._active: int | None = None  # request id of the paste being analysed
         self._active_rows = 0
         self._submitted_text = ""
@@ -179,13 +190,28 @@ class NewsPanel(QWidget):
         self.splitter = QSplitter(Qt.Orientation.Vertical)
         self.splitter.setObjectName("newsSplitter")
         self.splitter.setChildrenCollapsible(False)
-        bottom = QWidget()
-        bottom_layout = QVBoxLayout(bottom)
-        bottom_layout.setContentsMargins(0, 0, 0, 0)
-        bottom_layout.addWidget(self.table, 1)
-        bottom_layout.addLayout(feedback_bar)
+        table_box = QWidget()
+        table_layout = QVBoxLayout(table_box)
+        table_layout.setContentsMargins(0, 0, 0, 0)
+        table_layout.addWidget(self.table, 1)
+        table_layout.addLayout(feedback_bar)
+        # The selected signal and its explanation beside the table.
+        self.detail = SignalDetailPane(client, self._settings)
+        self.detail.statusMessage.connect(self.statusMessage)
+        self.detail_splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.detail_splitter.setObjectName("newsDetailSplitter")
+        self.detail_splitter.setChildrenCollapsible(False)
+        self.detail_splitter.addWidget(table_box)
+        self.detail_splitter.addWidget(self.detail)
+        self.detail_splitter.setStretchFactor(0, 3)
+        self.detail_splitter.setStretchFactor(1, 2)
+        saved = self._settings.value(KEY_DETAIL_SPLITTER)
+        if not saved or not self.detail_splitter.restoreState(saved):
+            self.detail_splitter.setSizes([600, 400])  # scaled to the real width: the pane gets ~40 %
+        self.detail_splitter.splitterMoved.connect(
+            lambda *_: self._settings.setValue(KEY_DETAIL_SPLITTER, self.detail_splitter.saveState()))
         self.splitter.addWidget(top)
-        self.splitter.addWidget(bottom)
+        self.splitter.addWidget(self.detail_splitter)
         self.splitter.setStretchFactor(0, 1)
         self.splitter.setStretchFactor(1, 3)
 
@@ -269,10 +295,26 @@ class NewsPanel(QWidget):
         self.mark_right_action, self.mark_wrong_action = self.feedback_actions[:2]
         separator = QAction(self)
         separator.setSeparator(True)
+        self.explain_action = QAction("Explain", self)
+        self.explain_action.setObjectName("explainAction")
+        self.explain_action.setShortcut(QKeySequence(EXPLAIN_KEYS))
+        self.explain_action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        self.explain_action.setToolTip(f"LLM rationale for the current row ({EXPLAIN_KEYS}); advice only")
+        self.explain_action.triggered.connect(lambda: self.explain_current())
+        self.explain_chain_action = QAction("Explain with chain", self)
+        self.explain_chain_action.setObjectName("explainChainAction")
+        self.explain_chain_action.setToolTip("LLM rationale in five visible steps (slower)")
+        self.explain_chain_action.triggered.connect(lambda: self.explain_current(chain=True))
+        self.addAction(self.explain_action)
+        explain_separator = QAction(self)
+        explain_separator.setSeparator(True)
         self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
-        self.table.addActions(self.feedback_actions[:2] + [separator] + self.feedback_actions[2:])
+        self.table.addActions([self.explain_action, self.explain_chain_action, explain_separator]
+                              + self.feedback_actions[:2] + [separator] + self.feedback_actions[2:])
         self.table.feedbackRequested.connect(self.give_feedback)
+        self.table.explainRequested.connect(self.explain_current)
         self.table.selectionModel().selectionChanged.connect(self._update_feedback_actions)
+        self.table.selectionModel().currentRowChanged.connect(self._on_current_row)
 
         self.right_button = QPushButton("✓ Right")
         self.right_button.setObjectName("feedbackRightButton")
@@ -312,6 +354,29 @@ class NewsPanel(QWidget):
         stored = [s for s in self.selected_signals() if s.id is not None]
         for widget in (*self.feedback_actions, self.right_button, self.wrong_button, self.label_combo):
             widget.setEnabled(bool(stored))
+        for action in (self.explain_action, self.explain_chain_action):
+            action.setEnabled(bool(stored))
+
+    def current_signal(self):
+        index = self.table.currentIndex()
+        if not index.isValid():
+            return None
+        return self.model.signal_at(self.proxy.mapToSource(index).row())
+
+    def _on_current_row(self, current, _previous) -> None:
+        self.detail.show_signal(self.model.signal_at(self.proxy.mapToSource(current).row())
+                                if current.isValid() else None)
+
+    def explain_current(self, chain: bool | None = None) -> int | None:
+        """Explain the current row in the detail pane (Ctrl+E, context menu, the pane's button)."""
+        sig = self.current_signal()
+        if sig is None:
+            self.show_message("Select a signal to explain first.", "warning")
+            return None
+        self.detail.show_signal(sig)
+        if chain is not None:
+            self.detail.chain_check.setChecked(chain)
+        return self.detail.explain()
 
     @Slot(int)
     def _on_label_chosen(self, index: int) -> None:
