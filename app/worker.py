@@ -349,6 +349,12 @@ class FeedbackResult:
 
 
 @dataclass(frozen=True)
+class RedisState:
+    connected: bool  # every configured Redis part (publisher, results subscriber) reached Redis last time
+    message: str  # one line per part, joined by " · " (lag, counts, last error)
+
+
+@dataclass(frozen=True)
 class NewsArrivals:
     """Rows the live pipeline scored since the last drain (at most ~20 a second)."""
 
@@ -432,6 +438,7 @@ class EngineWorker(QObject):
     pipelineStats = Signal(object)  # engine.news.PipelineStats
     sourceStatuses = Signal(object)  # tuple[SourceStatus, ...]: every source, in the order added
     sourceError = Signal(str)
+    redisStatus = Signal(object)  # RedisState: publisher and results subscriber; only when Redis is configured
     # Explanations (issue #5): requested on the engine thread, generated on the slow lane, whose
     # thread emits chunks (coalesced, at most ~20 a second) and the outcome; Qt queues them to the UI.
     explanationStarted = Signal(object)  # ExplainStarted (also for auto-explain, decided here)
@@ -465,6 +472,8 @@ class EngineWorker(QObject):
         self._news_lock = threading.Lock()
         self._news_buffer: list = []  # ScoredItem, appended on the fast-lane thread
         self._news_overflow = 0  # items not kept in the buffer (counted, re-paged by the view)
+        self._redis_results = None  # engine.redisbus.ResultsSubscriber when Redis is configured
+        self._redis_state = None  # last RedisState sent, so an unchanged one is not re-sent
         self._sources_dirty = False
         self._news_timer: QTimer | None = None
         self._stats_timer: QTimer | None = None
@@ -1099,6 +1108,7 @@ class EngineWorker(QObject):
             log.exception("the live-news pipeline could not start")
             self.sourceError.emit(f"Live news could not start: {exc}")
             return
+        self._start_redis_results(news)
         self._news_timer = QTimer(self)
         self._news_timer.setInterval(int(EMIT_INTERVAL_S * 1000))
         self._news_timer.timeout.connect(self._drain_news)
@@ -1111,11 +1121,51 @@ class EngineWorker(QObject):
 
     def _on_news_scored(self, batch) -> None:
         """Fast-lane thread: only hand the batch over; the pipeline waits for listeners."""
+        self._buffer_news(batch.items)
+
+    def _buffer_news(self, items) -> None:
+        """Any thread: queue scored items for the next coalesced emit (local pipeline or Redis results)."""
         with self._news_lock:
             room = NEWS_ROWS_PER_EMIT + 1 - len(self._news_buffer)
             if room > 0:
-                self._news_buffer.extend(batch.items[:room])
-            self._news_overflow += max(0, len(batch.items) - max(room, 0))
+                self._news_buffer.extend(items[:room])
+            self._news_overflow += max(0, len(items) - max(room, 0))
+
+    # --- Redis (issue #9): worker results shown like local signals; publisher state -----------
+    def _start_redis_results(self, news) -> None:
+        """When [redis] url / --redis is set: subscribe to the workers' results stream."""
+        from engine.config import ConfigError
+        from engine.redisbus.config import load_redis_config
+
+        try:
+            config = load_redis_config(self._data_dir)
+        except ConfigError as exc:
+            self.redisStatus.emit(RedisState(False, f"Redis: off ({exc})"))
+            return
+        if not config.enabled:
+            return
+        from engine.redisbus.subscriber import ResultsSubscriber
+
+        try:
+            self._redis_results = ResultsSubscriber(self._engine.store, config=config, cache=news.cache,
+                                                    on_signals=self._buffer_news)
+            self._redis_results.start()
+        except Exception as exc:  # Redis is optional: the desk goes on with its own signals
+            log.exception("the Redis results subscriber could not start")
+            self._redis_results = None
+            self.redisStatus.emit(RedisState(False, f"Redis results: not subscribed ({exc})"))
+
+    def _emit_redis_status(self) -> None:
+        publisher = getattr(self._engine, "redis_publisher", None)
+        statuses = [publisher.status()] if publisher is not None else []
+        if self._redis_results is not None:
+            statuses.append(self._redis_results.status())
+        if not statuses:
+            return
+        state = RedisState(all(st.connected for st in statuses), " · ".join(st.message for st in statuses))
+        if state != self._redis_state:
+            self._redis_state = state
+            self.redisStatus.emit(state)
 
     def _on_source_status(self, _status) -> None:
         # Source threads report every state change; the drain sends one snapshot of all of them.
@@ -1144,6 +1194,7 @@ class EngineWorker(QObject):
         news = self._engine.news
         stats = news.stats()
         self.pipelineStats.emit(stats)
+        self._emit_redis_status()
         now = time.monotonic()
         if stats.scored != self._gauges_scored or now - self._gauges_sent_at >= NEWS_GAUGES_REFRESH_S:
             self._gauges_scored, self._gauges_sent_at = stats.scored, now
@@ -1232,6 +1283,9 @@ class EngineWorker(QObject):
         for timer in (self._news_timer, self._stats_timer):
             if timer is not None:
                 timer.stop()
+        if self._redis_results is not None:
+            self._redis_results.stop()
+            self._redis_results = None
         if self._engine is not None:
             try:
                 self._engine.news.unsubscribe(self._on_news_scored)
@@ -1453,6 +1507,7 @@ class EngineClient(QObject):
     pipelineStats = Signal(object)
     sourceStatuses = Signal(object)
     sourceError = Signal(str)
+    redisStatus = Signal(object)  # RedisState
     explanationStarted = Signal(object)
     explanationChunk = Signal(object)
     explanationReady = Signal(object)
@@ -1530,7 +1585,8 @@ class EngineClient(QObject):
                      "calibrationReport", "labelledProgress", "labelledEvaluated", "calibrationRefitted",
                      "feedbackRecorded", "verdictsLoaded"):
             getattr(self._worker, name).connect(getattr(self, name))
-        for name in ("newsScored", "newsPage", "assetGauges", "pipelineStats", "sourceStatuses", "sourceError"):
+        for name in ("newsScored", "newsPage", "assetGauges", "pipelineStats", "sourceStatuses", "sourceError",
+                     "redisStatus"):
             getattr(self._worker, name).connect(getattr(self, name))
         self._refreshModels.connect(self._worker.refreshModels)
         self._switchModel.connect(self._worker.switchModel)

@@ -76,8 +76,13 @@ class MainWindow(QMainWindow):
         self.rss_status = QLabel("RSS –")
         self.rss_status.setObjectName("statusRss")
         self.rss_status.setToolTip("Resident memory of this process")
+        # Shown only when Redis is configured (--redis / [redis] url): publishing and worker results.
+        self.redis_status = QLabel("")
+        self.redis_status.setObjectName("statusRedis")
+        self.redis_status.hide()
         bar = self.statusBar()
         bar.setObjectName("statusBar")
+        bar.addPermanentWidget(self.redis_status)
         bar.addPermanentWidget(self.model_status)
         bar.addPermanentWidget(self.rss_status)
 
@@ -94,6 +99,7 @@ class MainWindow(QMainWindow):
         self.monitor_panel.alertMessage.connect(self.show_alert)  # memory actions that changed models
         self.calibration.statusMessage.connect(self.show_status)  # evaluations, refits
         client.modelsChanged.connect(self._on_models_changed)
+        client.redisStatus.connect(self._on_redis_status)
         if client.info is not None:  # the engine may have started before the window was built
             self._on_ready(client.info)
         if monitor.last is not None:
@@ -168,6 +174,13 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(message, ALERT_MESSAGE_MS)
 
     @Slot(object)
+    def _on_redis_status(self, state) -> None:
+        # The full lines (lag, counts, last error) in the tooltip; the bar keeps a short form.
+        self.redis_status.setText("Redis ●" if state.connected else "Redis ○ offline")
+        self.redis_status.setStyleSheet("" if state.connected else "color: #b35900;")
+        self.redis_status.setToolTip(state.message.replace(" · ", "\n"))
+        self.redis_status.show()
+
     def _on_ready(self, info: EngineInfo) -> None:
         self.models.set_info(info)
         self._show_model_status(info.sentiment)
