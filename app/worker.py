@@ -228,7 +228,7 @@ class MonitorInfo:
     """Sent once the engine's sampler runs: what the Monitor needs to draw budget lines."""
 
     interval_s: float
-    policy: object  # engine.monitoring.MemoryPolicy: RSS is compared with policy.limit_mb
+    policy: object  # engine.monitoring.MemoryPolicy: growth above policy.baseline_mb (or the models' memory) is charged against policy.limit_mb
     windows: tuple  # ((name, seconds), ...) from engine.monitoring.WINDOWS_S
 
 
