@@ -89,6 +89,16 @@ def apply_values(settings: T, values: Mapping[str, Any], source: str, section: s
     return replace(settings, **updates)  # type: ignore[type-var]
 
 
+def non_finite_fields(section: Any) -> list[str]:
+    """Problems for a section dataclass's float fields that are NaN or infinite (checked first:
+    every later range check would silently pass or fail on them)."""
+    import math
+    from dataclasses import fields
+
+    return [f"{f.name} must be finite" for f in fields(section)
+            if isinstance(getattr(section, f.name), float) and not math.isfinite(getattr(section, f.name))]
+
+
 def load_section(defaults: T, data_dir: Path | None, section: str, env_prefix: str,
                  environ: Mapping[str, str] | None = None,
                  normalise: Callable[[dict], dict] = lambda values: values) -> T:

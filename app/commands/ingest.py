@@ -44,21 +44,29 @@ def register(subparsers) -> None:
     p.set_defaults(func=run)
 
 
+def usable_news_file(path: Path) -> bool:
+    """An existing CSV/JSONL/TXT file; otherwise says why on stderr."""
+    from engine.news.files import NEWS_FILE_SUFFIXES
+
+    if not path.is_file():
+        print(f"ingest: no such file: {path}", file=sys.stderr)
+        return False
+    if path.suffix.lower() not in NEWS_FILE_SUFFIXES:
+        print(f"ingest: {path.name}: use a {', '.join(sorted(NEWS_FILE_SUFFIXES))} file", file=sys.stderr)
+        return False
+    return True
+
+
 def run(args: argparse.Namespace) -> int:
     if getattr(args, "feed_redis", None):
         return run_redis_feed(args)
     from app.runtime import build_engine
     from engine.config import ConfigError
-    from engine.news.files import NEWS_FILE_SUFFIXES
     from engine.textinput import InputDecodeError
 
     err = sys.stderr
     path: Path = args.file
-    if not path.is_file():
-        print(f"ingest: no such file: {path}", file=err)
-        return EXIT_USAGE
-    if path.suffix.lower() not in NEWS_FILE_SUFFIXES:
-        print(f"ingest: {path.name}: use a {', '.join(sorted(NEWS_FILE_SUFFIXES))} file", file=err)
+    if not usable_news_file(path):
         return EXIT_USAGE
     try:
         engine = build_engine(args)
@@ -128,18 +136,13 @@ def run(args: argparse.Namespace) -> int:
 def run_redis_feed(args: argparse.Namespace) -> int:
     from app.runtime import data_dir_from_args
     from engine.config import ConfigError, load_config
-    from engine.news.files import NEWS_FILE_SUFFIXES
     from engine.redisbus.config import load_redis_config
     from engine.redisbus.feed import RedisUnavailable, feed_file
     from engine.textinput import InputDecodeError
 
     err = sys.stderr
     path: Path = args.file
-    if not path.is_file():
-        print(f"ingest: no such file: {path}", file=err)
-        return EXIT_USAGE
-    if path.suffix.lower() not in NEWS_FILE_SUFFIXES:
-        print(f"ingest: {path.name}: use a {', '.join(sorted(NEWS_FILE_SUFFIXES))} file", file=err)
+    if not usable_news_file(path):
         return EXIT_USAGE
     data_dir = data_dir_from_args(args)
     try:

@@ -22,12 +22,11 @@ counts 0.5, an analyst note 0.3 and a social post 0.2 (shares of one vote).
 from __future__ import annotations
 
 import logging
-import math
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Mapping
 
-from engine.config import ConfigError, load_section
+from engine.config import ConfigError, load_section, non_finite_fields
 
 log = logging.getLogger(__name__)
 
@@ -92,11 +91,7 @@ class NewsConfig:
 
 
 def _validate(c: NewsConfig) -> list[str]:
-    problems: list[str] = []
-    for f in fields(c):
-        value = getattr(c, f.name)
-        if isinstance(value, float) and not math.isfinite(value):
-            problems.append(f"{f.name} must be finite")
+    problems = non_finite_fields(c)
     if problems:
         return problems
     for name in ("queue_capacity", "batch_size", "submit_chunk", "slow_queue_capacity", "history_per_asset"):

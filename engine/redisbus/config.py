@@ -18,13 +18,12 @@ of history, EWMA alpha 0.2), so the Redis view of an asset agrees with the desk'
 
 from __future__ import annotations
 
-import math
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Mapping
 from urllib.parse import urlsplit
 
-from engine.config import ConfigError, load_section
+from engine.config import ConfigError, load_section, non_finite_fields
 
 ENV_PREFIX = "SIGNALDESK_REDIS_"
 NEWS_TRIM_MODES = ("acked", "off")
@@ -129,11 +128,7 @@ def redact_url(url: str) -> str:
 
 
 def _validate(c: RedisConfig) -> list[str]:
-    problems: list[str] = []
-    for f in fields(c):
-        value = getattr(c, f.name)
-        if isinstance(value, float) and not math.isfinite(value):
-            problems.append(f"{f.name} must be finite")
+    problems = non_finite_fields(c)
     if problems:
         return problems
     if c.url and urlsplit(c.url).scheme not in ("redis", "rediss", "unix"):

@@ -19,12 +19,11 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import math
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Mapping
 
-from engine.config import ConfigError, load_section
+from engine.config import ConfigError, load_section, non_finite_fields
 
 log = logging.getLogger(__name__)
 
@@ -123,11 +122,7 @@ class RiskConfig:
 
 
 def _validate(c: RiskConfig) -> list[str]:
-    problems: list[str] = []
-    for f in fields(c):
-        value = getattr(c, f.name)
-        if isinstance(value, float) and not math.isfinite(value):
-            problems.append(f"{f.name} must be finite")
+    problems = non_finite_fields(c)
     if problems:
         return problems
     for name in ("vol_window", "vol_long_window", "atr_window", "volume_window", "ma_fast", "ma_slow",
