@@ -222,8 +222,10 @@ class StreamWorker:
         keep_from: list[tuple[int, int]] = []
         for group in groups:
             name = group.get("name")
-            if int(group.get("pending", 0)):
-                oldest = self.client.xpending(self.config.news_key, name).get("min")
+            # XINFO and XPENDING are two calls: another worker may ack the last pending entry in
+            # between (min is then None), and the group's last-delivered id still bounds it safely.
+            oldest = self.client.xpending(self.config.news_key, name).get("min") if int(group.get("pending", 0)) else None
+            if oldest is not None:
                 keep_from.append(_parse_id(_s(oldest)))
             else:
                 ms, seq = _parse_id(_s(group.get("last-delivered-id", b"0-0")))

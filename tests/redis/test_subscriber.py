@@ -157,3 +157,32 @@ def test_an_entry_that_keeps_killing_workers_is_dead_lettered_after_max_deliveri
     names = {c["name"] for c in client.xinfo_consumers(config.news_key, config.group)}
     assert not any(name.startswith(b"crashed-") for name in names)
     worker.client.close()
+
+
+def test_trimming_survives_the_last_pending_entry_being_acked_between_xinfo_and_xpending(redis_server, scorer) -> None:
+    """XINFO GROUPS said one entry was pending; by XPENDING another worker had acked it (CI saw this)."""
+    config = RedisConfig(url=redis_server.url, batch_size=16, block_ms=200)
+    feed(config, HEADLINES[:3])
+    worker = StreamWorker(scorer, config, "trimmer")
+    try:
+        assert worker.run(max_batches=1).to_dict()["published"] == 3
+
+        class StaleGroupInfo:
+            """The real client, except XINFO GROUPS answers as it did just before the last ack."""
+
+            def __init__(self, client) -> None:
+                self._client = client
+
+            def xinfo_groups(self, key):
+                return [dict(g, pending=1) for g in self._client.xinfo_groups(key)]
+
+            def __getattr__(self, name):
+                return getattr(self._client, name)
+
+        real = worker.client
+        worker.client = StaleGroupInfo(real)
+        worker._trim_acked()  # raised ValueError ('None' is not an entry id) before the fix
+        worker.client = real
+        assert real.xpending(config.news_key, config.group)["pending"] == 0
+    finally:
+        worker.client.close()
