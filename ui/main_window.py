@@ -235,6 +235,7 @@ class MainWindow(QMainWindow):
             table_header.restoreState(header)
             # restoreState only redraws the arrow; apply the saved sort (-1 = arrival order).
             self.news.table.sortByColumn(table_header.sortIndicatorSection(), table_header.sortIndicatorOrder())
+        self.news.live.restore_settings(s)  # its filters, search and sort ("live/..."), saved as they change
         self.tabs.setCurrentIndex(min(max(s.value(KEY_TAB, 0, type=int), 0), self.tabs.count() - 1))
         self.log_view.set_min_level(s.value(KEY_LOG_LEVEL, self.log_view.min_level(), type=int))
 
