@@ -346,3 +346,36 @@ def test_chunk_stream_coalesces_tokens_to_at_most_twenty_updates_a_second():
     now[0] += 1
     stream.text("chain.key_facts", "Apple")
     assert sent[-1].pieces == (("chain.key_facts", "Apple"),)
+
+
+def test_the_live_tab_has_the_same_detail_pane_and_ctrl_e_explains_its_current_row(no_llm_window, no_llm_client, qtbot):
+    from tests.ui.test_live_news import _live, _settled
+
+    window, client = no_llm_window, no_llm_client
+    live = _live(window)
+    qtbot.waitUntil(lambda: _settled(live), timeout=ENGINE_TIMEOUT_MS)
+    live.replay_rate.setValue(5000)
+    qtbot.mouseClick(live.replay_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: live.model.rowCount() >= 20, timeout=ENGINE_TIMEOUT_MS)
+
+    live.table.setFocus()
+    live.table.setCurrentIndex(live.model.index(3, 0))
+    row = live.model.row_at(3)
+    assert live.detail.subject.signal_id == row.signal_id  # selecting a live row shows it in the pane
+
+    ready: list = []
+    failed: list = []
+    client.explanationReady.connect(ready.append)
+    client.explanationFailed.connect(lambda rid, message: failed.append(message))
+    # Ctrl+E is one panel-wide action: with the Live tab on show it must explain the live row.
+    started: list = []
+    client.explanationStarted.connect(started.append)
+    window.news.explain_action.trigger()
+    qtbot.waitUntil(lambda: bool(started), timeout=10_000)
+    qtbot.waitUntil(lambda: bool(ready) or bool(failed), timeout=ENGINE_TIMEOUT_MS)
+    assert not failed, failed
+    view = ready[0]
+    assert view.signal_id == row.signal_id and view.status == "template"
+    qtbot.waitUntil(lambda: live.detail.field_labels["status"].text() == "template", timeout=10_000)
+    assert live.detail.isVisible() and not window.news.detail.isVisible()
+    save_screenshot(window, "live_news_detail_pane")

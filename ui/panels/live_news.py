@@ -53,6 +53,7 @@ from ui.models.news_table import (
     NewsTableModel,
     matches,
 )
+from ui.panels.signal_detail import SignalDetailPane
 from ui.theme import MESSAGE_STYLES, WARNING_BADGE, is_dark
 
 if TYPE_CHECKING:
@@ -278,7 +279,21 @@ class LiveNewsPanel(QWidget):
         stream_layout.setContentsMargins(0, 0, 0, 0)
         stream_layout.addWidget(gauge_scroll)
         stream_layout.addLayout(self._build_filters())
-        stream_layout.addWidget(self.table, 1)
+        # The same detail pane as Paste & score: the selected live row, Explain, streamed rationale,
+        # chain and cited sources (auto-explain is toggled once, on the Paste & score pane).
+        self.detail = SignalDetailPane(client, auto_explain_toggle=False)
+        self.detail.setObjectName("liveDetailPane")
+        self.detail.statusMessage.connect(self.statusMessage)
+        self.detail_splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.detail_splitter.setObjectName("liveDetailSplitter")
+        self.detail_splitter.setChildrenCollapsible(False)
+        self.detail_splitter.addWidget(self.table)
+        self.detail_splitter.addWidget(self.detail)
+        self.detail_splitter.setStretchFactor(0, 3)
+        self.detail_splitter.setStretchFactor(1, 2)
+        self.detail_splitter.setSizes([600, 400])
+        self.table.selectionModel().currentRowChanged.connect(self._on_current_row)
+        stream_layout.addWidget(self.detail_splitter, 1)
         counts = QHBoxLayout()
         counts.addWidget(self.stats_label, 1)
         counts.addWidget(self.row_count)
@@ -613,6 +628,20 @@ class LiveNewsPanel(QWidget):
         self.row_count.setText(f"{self.model.rowCount():,} shown · {self._streamed:,} streamed")
 
     # -- settings ---------------------------------------------------------------------------------
+    def _on_current_row(self, current, _previous) -> None:
+        self.detail.show_signal(self.model.row_at(current.row()) if current.isValid() else None)
+
+    def explain_current(self, chain: bool | None = None) -> int | None:
+        """Explain the current live row in the detail pane (Ctrl+E while the Live tab is shown)."""
+        current = self.table.currentIndex()
+        if not current.isValid():
+            self.detail.show_banner("Select a live row to explain first.", "warning")
+            return None
+        self.detail.show_signal(self.model.row_at(current.row()))
+        if chain is not None:
+            self.detail.chain_check.setChecked(chain)
+        return self.detail.explain()
+
     def restore_settings(self, settings: QSettings) -> None:
         """Apply the saved filters, search and sort, and keep saving them to ``settings``.
 

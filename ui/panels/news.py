@@ -223,6 +223,7 @@ class NewsPanel(QWidget):
         self.views.setDocumentMode(True)
         self.views.addTab(self.splitter, "Paste && score")
         self.views.addTab(self.live, "Live")
+        self.views.currentChanged.connect(self._update_feedback_actions)
         layout = QVBoxLayout(self)
         layout.addWidget(self.views)
 
@@ -354,8 +355,10 @@ class NewsPanel(QWidget):
         stored = [s for s in self.selected_signals() if s.id is not None]
         for widget in (*self.feedback_actions, self.right_button, self.wrong_button, self.label_combo):
             widget.setEnabled(bool(stored))
+        # On the Live tab Ctrl+E explains the live table's current row (it says so when there is none).
+        live_shown = getattr(self, "views", None) is not None and self.views.currentWidget() is self.live
         for action in (self.explain_action, self.explain_chain_action):
-            action.setEnabled(bool(stored))
+            action.setEnabled(bool(stored) or live_shown)
 
     def current_signal(self):
         index = self.table.currentIndex()
@@ -369,6 +372,8 @@ class NewsPanel(QWidget):
 
     def explain_current(self, chain: bool | None = None) -> int | None:
         """Explain the current row in the detail pane (Ctrl+E, context menu, the pane's button)."""
+        if self.views.currentWidget() is self.live:  # Ctrl+E is panel-wide: the tab on show decides
+            return self.live.explain_current(chain)
         sig = self.current_signal()
         if sig is None:
             self.show_message("Select a signal to explain first.", "warning")
