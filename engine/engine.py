@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from dataclasses import replace
 from pathlib import Path
 from typing import Sequence
 
@@ -110,9 +109,7 @@ class Engine:
         """Attach each model version's active calibrated view; raw fields stay as stored."""
         if self.calibration is None or not signals:
             return list(signals)
-        views = self.calibration.calibrate(signals)
-        return [replace(s, calibrated_probs=v.probs, calibrated_confidence=v.confidence, calibrator=v.calibrator)
-                if v.calibrator else s for s, v in zip(signals, views)]
+        return self.calibration.attach(signals)
 
     def _track_model_memory(self, event) -> None:
         """Keep the monitor's per-model memory in step with what the model cache holds."""

@@ -17,7 +17,6 @@ import argparse
 import getpass
 import json
 import sys
-from dataclasses import replace
 from pathlib import Path
 
 EXIT_OK, EXIT_REFUSED, EXIT_USAGE = 0, 1, 2
@@ -66,9 +65,7 @@ def _calibrated(store, signals: list) -> list:
     """Attach each model version's calibrated view, as the desk's engine does before proposing."""
     from engine.calibration.service import CalibrationService
 
-    views = CalibrationService(store).calibrate(signals)
-    return [replace(s, calibrated_probs=v.probs, calibrated_confidence=v.confidence, calibrator=v.calibrator)
-            if v.calibrator else s for s, v in zip(signals, views)]
+    return CalibrationService(store).attach(signals)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Sequence
 
 import numpy as np
@@ -142,6 +142,13 @@ class CalibrationService:
             for i, view in zip(idx, calibrate_signals([signals[i] for i in idx], cal, stored)):
                 out[i] = view
         return out  # type: ignore[return-value]
+
+    def attach(self, signals: Sequence[Signal]) -> list[Signal]:
+        """The signals with their model version's calibrated view attached; raw fields stay as stored."""
+        if not signals:
+            return list(signals)
+        return [replace(s, calibrated_probs=v.probs, calibrated_confidence=v.confidence, calibrator=v.calibrator)
+                if v.calibrator else s for s, v in zip(signals, self.calibrate(signals))]
 
     # --- recording -----------------------------------------------------------------------
     def record(self, outcomes: Sequence[Outcome], refit: bool = True) -> list[StoredCalibrator]:
