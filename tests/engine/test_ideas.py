@@ -43,14 +43,20 @@ HEADLINES = [
 ]
 
 
-@pytest.fixture
-def db(data_dir: Path) -> Path:
-    path = data_dir / DB_FILE_NAME
+def db_with_demo_prices(folder: Path) -> Path:
+    """A desk database in ``folder`` holding the bundled demo prices."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / DB_FILE_NAME
     market = MarketData(path)
     for f in demo_files():
         market.import_csv(f, f.stem)
     market.close()
     return path
+
+
+@pytest.fixture
+def db(data_dir: Path) -> Path:
+    return db_with_demo_prices(data_dir)
 
 
 @pytest.fixture
@@ -242,13 +248,7 @@ def test_blend_confidence() -> None:
 def test_llm_opinion_changes_ranking_confidence_but_never_size_limits_or_state(tmp_path: Path) -> None:
     results = []
     for name, with_llm in (("plain", False), ("llm", True)):
-        data = tmp_path / name
-        data.mkdir()
-        path = data / DB_FILE_NAME
-        market = MarketData(path)
-        for f in demo_files():
-            market.import_csv(f, f.stem)
-        market.close()
+        path = db_with_demo_prices(tmp_path / name)
         store = Store(path)
         stored = store.add_signals([_signal(*h) for h in HEADLINES])
         store.close()
@@ -310,11 +310,7 @@ def _store_llm_explanation(store: Store, signal_id: int, sentiment: str, confide
 
 
 def test_stored_llm_explanations_are_blended_but_fallbacks_are_not(tmp_path: Path) -> None:
-    path = tmp_path / DB_FILE_NAME
-    market = MarketData(path)
-    for f in demo_files():
-        market.import_csv(f, f.stem)
-    market.close()
+    path = db_with_demo_prices(tmp_path)
     store = Store(path)
     stored = store.add_signals([_signal(*h) for h in HEADLINES])
     contrary = {"bullish": "bearish", "bearish": "bullish", "neutral": "bullish"}
@@ -367,13 +363,7 @@ def test_calibration_changes_sizing_against_the_raw_run(tmp_path: Path) -> None:
     """Same headline, same market: raw 0.85 sizes at the 0.75 cap, calibrated 0.72 below it."""
     sizes = {}
     for name, calibrated in (("raw", None), ("calibrated", 0.72)):
-        data = tmp_path / name
-        data.mkdir()
-        path = data / DB_FILE_NAME
-        market = MarketData(path)
-        for f in demo_files():
-            market.import_csv(f, f.stem)
-        market.close()
+        path = db_with_demo_prices(tmp_path / name)
         store = Store(path)
         (stored,) = store.add_signals([_signal(*HEADLINES[0])])
         store.close()
