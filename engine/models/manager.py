@@ -48,7 +48,10 @@ class ModelInfo:
     version: str
     origin: str
     size_mb: float
-    status: str  # active | loaded | available | incompatible | missing
+    # active | loaded | available | incompatible | not installed | missing. "not installed": an
+    # optional model whose package is not in this installation (reason says how to add it);
+    # "missing": files that should be there are not (a broken install or a moved user folder).
+    status: str
     compatible: bool
     reason: str
     active: bool
@@ -56,13 +59,14 @@ class ModelInfo:
     licence: str
     memory_mb: float | None
     quality: float | None
+    how_to_add: tuple[str, ...] = ()  # for "not installed": the ways to add the model, for people
 
     def to_dict(self) -> dict:
         return {"task": self.task, "id": self.id, "backend": self.backend, "version": self.version,
                 "origin": self.origin, "size_mb": self.size_mb, "status": self.status,
                 "compatible": self.compatible, "reason": self.reason, "active": self.active,
                 "benchmark": self.benchmark, "licence": self.licence, "memory_mb": self.memory_mb,
-                "quality": self.quality}
+                "quality": self.quality, "how_to_add": list(self.how_to_add)}
 
 
 class ModelSwitchError(RuntimeError):
@@ -315,7 +319,7 @@ class ModelManager:
         loaded = {m.id: m for m in self._cache.loaded()}
         is_active = self._active.get(spec.task) == spec.id
         if not spec.present:
-            status = "missing"
+            status = "not installed" if spec.not_installed else "missing"
         elif is_active:
             status = "active"
         elif spec.id in loaded:
@@ -329,7 +333,7 @@ class ModelManager:
             reason=compat.reason, active=is_active,
             benchmark=bench.to_dict() if bench is not None and bench.version == spec.version else None,
             licence=spec.licence, memory_mb=loaded[spec.id].memory_mb if spec.id in loaded else None,
-            quality=spec.quality)
+            quality=spec.quality, how_to_add=spec.how_to_add if spec.not_installed else ())
 
     def available(self, task: str) -> list[ModelInfo]:
         with self._lock:

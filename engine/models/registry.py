@@ -44,7 +44,8 @@ def _package_dir(module: str) -> Path | None:
     return Path(list(spec.submodule_search_locations)[0])
 
 
-def _spec_from_manifest(manifest: ModelManifest, origin: str, path: Path | None, missing: str = "") -> ModelSpec:
+def _spec_from_manifest(manifest: ModelManifest, origin: str, path: Path | None, missing: str = "",
+                        how_to_add: tuple[str, ...] = ()) -> ModelSpec:
     metrics = manifest.metrics or {}
     quality = None
     valid = metrics.get("valid") if isinstance(metrics, dict) else None
@@ -63,12 +64,17 @@ def _spec_from_manifest(manifest: ModelManifest, origin: str, path: Path | None,
         min_ram_mb=manifest.min_ram_mb, min_cores=manifest.min_cores, licence=manifest.licence,
         quality=quality, reference_latency_ms=float(reference_latency) if reference_latency else None,
         description=str(manifest.extra.get("description", "")), missing_reason=missing,
-        manifest={**manifest.extra, "files": manifest.files, "labels": list(manifest.labels)},
+        how_to_add=how_to_add, manifest={**manifest.extra, "files": manifest.files, "labels": list(manifest.labels)},
     )
 
 
-def package_file_path(info: dict, data_dir: Path | None) -> tuple[Path | None, str]:
-    """Resolve a package-carried file; returns (path or None, reason when missing)."""
+def package_file_path(info: dict, data_dir: Path | None) -> tuple[Path | None, str, tuple[str, ...]]:
+    """Resolve a package-carried file; returns (path or None, reason when missing, ways to add it).
+
+    The ways are given only when the carrying package is absent from this installation (an
+    optional model, nothing broken); a file missing from an installed package is an integrity
+    problem and has none.
+    """
     module = info["module"]
     pkg = _package_dir(module)
     target_root = (data_dir or Path.home() / ".cache" / "signaldesk") / "models"
@@ -78,26 +84,32 @@ def package_file_path(info: dict, data_dir: Path | None) -> tuple[Path | None, s
         # data folder (assembled by an earlier install, or put there by hand) still serves: it is
         # sha256-verified before every load like the packaged file.
         if (target_root / file_name).is_file():
-            return target_root / file_name, ""
-        return None, not_installed_reason(info, target_root)
+            return target_root / file_name, "", ()
+        return None, not_installed_reason(info, target_root), ways_to_add(info, target_root)
     if info.get("assemble"):
         # Chunked wheels (Gemma): assembled once into the data folder, verified on every load.
-        return target_root / info["file"], ""
+        return target_root / info["file"], "", ()
     path = pkg / info["path"]
     if not path.is_file():
-        return None, f"{path} is missing from package {info.get('distribution', module)}"
-    return path, ""
+        return None, f"{path} is missing from package {info.get('distribution', module)}", ()
+    return path, "", ()
+
+
+def ways_to_add(info: dict, target_root: Path) -> tuple[str, ...]:
+    """The three ways to add a package-carried model that this installation left out."""
+    distribution = info.get("distribution", info["module"])
+    file_name = info.get("file") or Path(info["path"]).name
+    return (f"copy {file_name} (sha256 {info['sha256'][:12]}…) into {target_root}",
+            "register any GGUF file (Models panel: Add GGUF file…, or `signaldesk models add FILE`)",
+            f"`pip install {distribution}` in a source install")
 
 
 def not_installed_reason(info: dict, target_root: Path) -> str:
     """Why a package-carried model is unavailable and the three ways to add it, for people."""
     distribution = info.get("distribution", info["module"])
-    file_name = info.get("file") or Path(info["path"]).name
     size = f", {info['size'] / 1e6:.0f} MB" if info.get("size") else ""
     return (f"not installed: package {distribution} is not in this installation{size}. To add it, "
-            f"copy {file_name} (sha256 {info['sha256'][:12]}…) into {target_root}, or register any "
-            f"GGUF file (Models panel: Add GGUF file…, or `signaldesk models add FILE`), or "
-            f"`pip install {distribution}` in a source install")
+            + ", or ".join(ways_to_add(info, target_root)))
 
 
 def shipped_specs(data_dir: Path | None, root: Path | None = None) -> list[ModelSpec]:
@@ -111,8 +123,8 @@ def shipped_specs(data_dir: Path | None, root: Path | None = None) -> list[Model
             continue
         package = manifest.extra.get("package_file")
         if package:
-            path, missing = package_file_path(package, data_dir)
-            specs.append(_spec_from_manifest(manifest, "package", path, missing))
+            path, missing, how_to_add = package_file_path(package, data_dir)
+            specs.append(_spec_from_manifest(manifest, "package", path, missing, how_to_add))
         else:
             specs.append(_spec_from_manifest(manifest, "shipped", manifest_path.parent))
     return specs

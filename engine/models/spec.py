@@ -23,11 +23,20 @@ class ModelSpec:
     reference_latency_ms: float | None = None  # per item (classifiers) or per token (generators)
     description: str = ""
     missing_reason: str = ""  # set when the files cannot be found (package not installed…)
+    # Set only when the files are absent because an optional package that carries them is not in
+    # this installation (Gemma in the default installer): nothing is broken, and these are the
+    # ways to add the model, for people. Empty with a missing_reason = a real integrity problem.
+    how_to_add: tuple[str, ...] = ()
     manifest: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
 
     @property
     def present(self) -> bool:
         return not self.missing_reason
+
+    @property
+    def not_installed(self) -> bool:
+        """An optional model left out of this installation (as opposed to missing files)."""
+        return not self.present and bool(self.how_to_add)
 
     def estimated_ram_mb(self) -> float:
         """Rough resident cost once loaded; measured RSS deltas replace it after a benchmark."""

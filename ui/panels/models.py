@@ -51,8 +51,10 @@ from ui.models.model_table import (
     COL_TASK,
     COL_VERSION,
     MODEL_ROLE,
+    NOT_INSTALLED,
     SORT_ROLE,
     ModelTableModel,
+    not_installed_html,
     usable,
 )
 from ui.theme import MESSAGE_STYLES, WARNING_BADGE
@@ -341,7 +343,7 @@ class ModelsPanel(QWidget):
         header.setStretchLastSection(True)
         fm = view.fontMetrics()
         pad = 24
-        widths = {COL_TASK: "generation", COL_MODEL: "● smollm2-135m-instruct", COL_STATUS: "incompatible",
+        widths = {COL_TASK: "generation", COL_MODEL: "● smollm2-135m-instruct", COL_STATUS: "not installed",
                   COL_SOURCE: "package", COL_BACKEND: "llama_cpp", COL_VERSION: "1.0.0", COL_SIZE: "253 MB",
                   COL_MEMORY: "Memory", COL_P50: "p50 ms", COL_P95: "p95 ms", COL_QUALITY: "F1 0.708 (card)"}
         for col, sample in widths.items():
@@ -509,6 +511,9 @@ class ModelsPanel(QWidget):
             measured = "benchmarked here: " + html.escape(_benchmark_summary(info.id, bench).split(": ", 1)[1])
         else:
             measured = "not benchmarked here yet (Ctrl+B)" if usable(info) else ""
+        if info.status == NOT_INSTALLED:
+            self.details.setText(f"{head} — {not_installed_html(info)}")
+            return
         self.details.setText(f"{head} — {mark} {html.escape(info.reason)}" + (f"<br>{measured}" if measured else ""))
 
     @Slot()
