@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
 from engine.migrations import all_migrations
+from engine.textsearch import SQL_FUNCTION, fold, sql_fold
 from engine.types import Signal
 
 DB_FILE_NAME = "signaldesk.db"
@@ -35,6 +36,8 @@ class Store:
         self._conn.execute("PRAGMA journal_mode=WAL")
         self._conn.execute("PRAGMA synchronous=NORMAL")
         self._conn.execute("PRAGMA foreign_keys=ON")
+        # Unicode case folding for searches (SQLite's own folds ASCII only); migration 13 uses it.
+        self._conn.create_function(SQL_FUNCTION, 1, sql_fold, deterministic=True)
         self._migrate()
 
     @property
@@ -119,7 +122,7 @@ class Store:
         rows = [
             (s.received_at, s.source, s.text, json.dumps(list(s.entities)), s.label,
              json.dumps(s.probabilities), s.confidence, s.compound, s.model_id,
-             s.model_version, s.latency_ms, int(s.truncated))
+             s.model_version, s.latency_ms, int(s.truncated), fold(s.text))
             for s in signals
         ]
         stored: list[Signal] = []
@@ -128,7 +131,7 @@ class Store:
                 cur = conn.execute(
                     "INSERT INTO signals (received_at, source, text, entities, label, "
                     "probabilities, confidence, compound, model_id, model_version, latency_ms, "
-                    "truncated) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                    "truncated, search_text) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
                     row,
                 )
                 stored.append(_with_id(sig, int(cur.lastrowid)))

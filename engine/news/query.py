@@ -18,6 +18,7 @@ from dataclasses import dataclass, replace
 
 from engine.news.config import CATEGORIES
 from engine.sentiment.base import LABELS
+from engine.textsearch import SQL_FUNCTION, glob_pattern
 
 MAX_PAGE = 5000
 
@@ -42,7 +43,7 @@ class NewsFilter:
     label: str = ""  # bullish | bearish | neutral; "" = any
     category: str = ""  # an event category; "" = any
     min_confidence: float = 0.0
-    search: str = ""  # case-insensitive substring of the headline
+    search: str = ""  # case-insensitive substring of the headline, any script (engine/textsearch.py)
     sort: str = "time"  # one of SORT_KEYS
     descending: bool = True
     # Keyset paging: the page starts after the row with this id and these sort values (``after``,
@@ -143,8 +144,10 @@ def query_news(store, f: NewsFilter) -> tuple[NewsRow, ...]:
         where.append("s.confidence >= ?")
         params.append(float(f.min_confidence))
     if f.search.strip():
-        where.append("s.text LIKE ? ESCAPE '\\'")  # SQLite LIKE is case-insensitive for ASCII
-        params.append(f"%{_escape_like(f.search.strip())}%")
+        # Not LIKE, which folds ASCII only: the stored folded copy, searched with the folded query
+        # (a row written outside Store.add_signals has none and is folded on the fly).
+        where.append(f"COALESCE(s.search_text, {SQL_FUNCTION}(s.text)) GLOB ?")
+        params.append(glob_pattern(f.search))
     sql = ("SELECT s.id, s.received_at, COALESCE(e.event_time, s.received_at), s.source, COALESCE(e.source_kind, 'news'), "
            "s.text, s.entities, s.label, s.confidence, s.compound, s.model_id, COALESCE(e.category, ''), "
            "COALESCE(e.subcategory, ''), COALESCE(e.urgency, ''), COALESCE(e.impact, '') "

@@ -79,6 +79,21 @@ def test_filters_apply_to_streamed_rows_too(qtbot):
     assert expected and [r.signal_id for r in held(model)] == expected
 
 
+def test_streamed_rows_are_searched_with_the_query_s_unicode_folding(qtbot):
+    # The paged query folds every script (not only ASCII); streamed rows must obey the same rule.
+    texts = ("Élan Motors beats estimates", "ÉLAN MOTORS cuts jobs", "e\u0301lan motors (decomposed)",
+             "Elan Motors, no accent", "Straße Holdings raises dividend", "STRASSE HOLDINGS probe")
+    rows = [NewsRow(i + 1, 1_700_000_000.0 + i, 1_700_000_000.0 + i, "wire", "news", text, (), "neutral", 0.5, 0.0,
+                    "lexicon-fin", "market", "stock_move", "low", "low") for i, text in enumerate(texts)]
+    for search, wanted in (("élan", {1, 2, 3}), ("ÉLAN", {1, 2, 3}), ("strasse", {5, 6}), ("STRAßE", {5, 6}),
+                           ("elan", {4})):
+        model = NewsTableModel()
+        model.reset(NewsFilter(search=search))
+        model.set_first_page([])
+        model.add_streamed(rows)
+        assert {r.signal_id for r in held(model)} == wanted, search
+
+
 def test_label_colours_follow_a_switch_to_a_dark_palette(qtbot):
     app = QApplication.instance()
     original = app.palette()

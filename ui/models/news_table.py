@@ -24,6 +24,7 @@ from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt
 from PySide6.QtGui import QBrush, QStandardItemModel
 
 from engine.news.query import NewsFilter, NewsRow, next_page, order_key
+from engine.textsearch import matches as search_matches
 from ui.theme import is_dark, label_colors
 
 COLUMNS = ("Time", "Source", "Tickers", "Event", "Label", "Confidence", "Text")
@@ -52,8 +53,7 @@ def matches(row: NewsRow, f: NewsFilter) -> bool:
         return False
     if f.min_confidence > 0 and row.confidence < f.min_confidence:
         return False
-    search = f.search.strip().lower()
-    return not search or search in row.text.lower()
+    return search_matches(row.text, f.search)  # the query's own folding, not str.lower
 
 
 class _Descending:
