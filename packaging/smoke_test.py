@@ -27,6 +27,7 @@ The summary goes to stdout and dist/smoke-report.json; exit status 0 only when e
 from __future__ import annotations
 
 import argparse
+import functools
 import hashlib
 import importlib.util
 import json
@@ -53,15 +54,12 @@ GEMMA_ID = "gemma3-270m"
 GEMMA_CACHE = ROOT / "build" / "gemma-check"
 
 
+@functools.lru_cache(maxsize=None)  # one module object per run
 def load_plan():
     spec = importlib.util.spec_from_file_location("bundle_plan", HERE / "bundle_plan.py")
     plan = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(plan)
     return plan
-
-
-def tree_size(path: Path) -> int:
-    return sum(p.lstat().st_size for p in path.rglob("*") if p.is_file() or p.is_symlink())
 
 
 def gemma_manifest() -> dict:
@@ -214,7 +212,7 @@ class Smoke:
     def bundle_contents(self) -> dict:
         found = load_plan().forbidden_in(self.installed_internal)
         check(not found, f"training-only packages in the installed bundle: {found[:10]}")
-        size = tree_size(self.root / "opt" / APP)
+        size = load_plan().tree_size(self.root / "opt" / APP)
         self.results["bundle_bytes"] = size
         budget = load_plan().SIZE_BUDGET_MB
         if not self.gemma_bundled:
