@@ -13,7 +13,7 @@ import threading
 import time
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable, Iterable, Sequence
+from typing import Callable, Iterable, Iterator, Sequence
 
 from engine.migrations import all_migrations
 from engine.textsearch import SQL_FUNCTION, fold, sql_fold
@@ -25,7 +25,34 @@ _SIGNAL_COLUMNS = ("id, received_at, source, text, entities, label, probabilitie
                    "compound, model_id, model_version, latency_ms, truncated")
 
 
-class Store:
+class SerializedConnection:
+    """One SQLite connection behind one lock (``self._conn``, ``self._lock`` set by the subclass)."""
+
+    _conn: sqlite3.Connection
+    _lock: threading.Lock | threading.RLock
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction on this connection; commits or rolls back."""
+        with self._lock:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._conn
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+            self._conn.execute("COMMIT")
+
+    def query(self, sql: str, params: tuple | dict = ()) -> list[tuple]:
+        with self._lock:
+            return self._conn.execute(sql, params).fetchall()
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+
+class Store(SerializedConnection):
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -80,27 +107,7 @@ class Store:
     def applied_migrations(self) -> list[int]:
         return [r[0] for r in self.query("SELECT number FROM schema_migrations ORDER BY number")]
 
-    @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
-        """One write transaction on the single writer connection; commits or rolls back."""
-        with self._lock:
-            self._conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._conn
-            except BaseException:
-                self._conn.execute("ROLLBACK")
-                raise
-            self._conn.execute("COMMIT")
-
-    def close(self) -> None:
-        with self._lock:
-            self._conn.close()
-
     # --- generic access for feature modules (registry, benchmarks, …) --------------------
-    def query(self, sql: str, params: tuple | dict = ()) -> list[tuple]:
-        with self._lock:
-            return self._conn.execute(sql, params).fetchall()
-
     def execute(self, sql: str, params: tuple | dict = ()) -> int:
         """Run one write statement in its own transaction; returns the row count changed."""
         with self._lock:

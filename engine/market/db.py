@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator, Union
+from typing import Union
 
-from engine.store import Store
+from engine.store import SerializedConnection, Store
 
 DbRef = Union[str, Path, Store]
 
@@ -25,8 +24,8 @@ def db_path(db: DbRef) -> Path:
     return db.path if isinstance(db, Store) else Path(db)
 
 
-class Database:
-    """One connection, one lock; ``transaction()`` commits all or nothing."""
+class Database(SerializedConnection):
+    """A second connection on the file: one lock, ``transaction()`` commits all or nothing."""
 
     def __init__(self, db: DbRef) -> None:
         self.path = db_path(db)
@@ -38,22 +37,3 @@ class Database:
         self._conn.execute("PRAGMA journal_mode=WAL")
         self._conn.execute("PRAGMA foreign_keys=ON")
         self._conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
-
-    @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            self._conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._conn
-            except BaseException:
-                self._conn.execute("ROLLBACK")
-                raise
-            self._conn.execute("COMMIT")
-
-    def query(self, sql: str, params: tuple = ()) -> list[tuple]:
-        with self._lock:
-            return self._conn.execute(sql, params).fetchall()
-
-    def close(self) -> None:
-        with self._lock:
-            self._conn.close()
