@@ -244,8 +244,10 @@ class MemoryPolicy:
                 f"(now {rss_mb:.0f} MB), {share}")
 
 
-@dataclass(frozen=True)
-class MemoryWarning:
+@dataclass(frozen=True, kw_only=True)
+class _MemoryEventFields:
+    """What every memory event carries; keyword-only so each event adds its own fields freely."""
+
     at: float
     rss_mb: float
     limit_mb: float
@@ -254,37 +256,25 @@ class MemoryWarning:
     baseline_mb: float = 0.0
 
 
-@dataclass(frozen=True)
-class UnloadIdleModels:
-    at: float
-    rss_mb: float
-    limit_mb: float
+@dataclass(frozen=True, kw_only=True)
+class MemoryWarning(_MemoryEventFields):
+    pass
+
+
+@dataclass(frozen=True, kw_only=True)
+class UnloadIdleModels(_MemoryEventFields):
     models: tuple[str, ...]  # keys idle longer than the policy's idle_after_s
-    message: str
-    used_mb: float | None = None
-    baseline_mb: float = 0.0
 
 
-@dataclass(frozen=True)
-class SwitchToLighterModel:
-    at: float
-    rss_mb: float
-    limit_mb: float
+@dataclass(frozen=True, kw_only=True)
+class SwitchToLighterModel(_MemoryEventFields):
     model: str  # key of the heaviest loaded model: the one worth replacing
     task: str
-    message: str
-    used_mb: float | None = None
-    baseline_mb: float = 0.0
 
 
-@dataclass(frozen=True)
-class MemoryRecovered:
-    at: float
-    rss_mb: float
-    limit_mb: float
-    message: str
-    used_mb: float | None = None  # what the budget was charged with (MemoryPolicy.used_mb)
-    baseline_mb: float = 0.0
+@dataclass(frozen=True, kw_only=True)
+class MemoryRecovered(_MemoryEventFields):
+    pass
 
 
 MemoryEvent = MemoryWarning | UnloadIdleModels | SwitchToLighterModel | MemoryRecovered
@@ -302,7 +292,7 @@ class MemoryGuard:
         p = self.policy
         models_mb = sum(m.estimate_mb for m in models)
         used = p.used_mb(rss_mb, models_mb)
-        extra = {"used_mb": used, "baseline_mb": p.baseline_mb}
+        extra = {"at": at, "rss_mb": rss_mb, "limit_mb": p.limit_mb, "used_mb": used, "baseline_mb": p.baseline_mb}
         level = p.level(used)
         changed = level != self._level
         repeat = level > 0 and at - self._last_emit >= p.repeat_after_s
@@ -313,22 +303,21 @@ class MemoryGuard:
             if previous == 0:
                 return []
             self._last_emit = at
-            return [MemoryRecovered(at, rss_mb, p.limit_mb,
-                                    f"memory back under {p.warn_fraction:.0%} of the {p.limit_mb:.0f} MB budget",
-                                    **extra)]
+            return [MemoryRecovered(
+                message=f"memory back under {p.warn_fraction:.0%} of the {p.limit_mb:.0f} MB budget", **extra)]
         self._last_emit = at
-        events: list[MemoryEvent] = [MemoryWarning(at, rss_mb, p.limit_mb, p.describe(rss_mb, models_mb), **extra)]
+        events: list[MemoryEvent] = [MemoryWarning(message=p.describe(rss_mb, models_mb), **extra)]
         if level >= 2:
             idle = tuple(m.key for m in models if at - m.last_used >= p.idle_after_s)
             if idle:
-                events.append(UnloadIdleModels(at, rss_mb, p.limit_mb, idle,
-                                               f"unload {len(idle)} model(s) idle for over {p.idle_after_s:.0f} s",
-                                               **extra))
+                events.append(UnloadIdleModels(
+                    models=idle, message=f"unload {len(idle)} model(s) idle for over {p.idle_after_s:.0f} s", **extra))
         if level >= 3 and models:
             heaviest = max(models, key=lambda m: m.estimate_mb)
-            events.append(SwitchToLighterModel(at, rss_mb, p.limit_mb, heaviest.key, heaviest.task,
-                                               f"over budget: switch {heaviest.key} "
-                                               f"(~{heaviest.estimate_mb:.0f} MB) to a lighter model", **extra))
+            events.append(SwitchToLighterModel(
+                model=heaviest.key, task=heaviest.task,
+                message=f"over budget: switch {heaviest.key} (~{heaviest.estimate_mb:.0f} MB) to a lighter model",
+                **extra))
         return events
 
 
