@@ -12,12 +12,14 @@ Why these choices (figures in the issue-7 report; reproduce with ``python -m eng
   verdicts too (analyst "wrong", market direction checks).
 - Fitted calibrators are JSON: isotonic thresholds, Platt coefficients, a temperature.
 
-Measured on lexicon-fin 1.0.0, reported on all 2,388 rows of TFNS sent_valid.csv (used only to
-report): raw ECE 0.034. Fitted on the 955-row dev split, auto (isotonic, top-label) gives 0.033;
-fitted on the 8,588 other train rows, 0.022. A perfectly calibrated model would show 0.018 on
-average (95th percentile 0.027) on that many rows, so 0.02 is at the resolution of the test set.
-Within one distribution (``signaldesk calibrate`` on sent_train.csv, half fits and half reports)
-isotonic goes from 0.044 to 0.018.
+Measured on finsent-minilm-l6 1.0.0, reported on all 2,388 rows of TFNS sent_valid.csv (used
+only to report; ``python -m engine.calibration.tfns``): raw ECE 0.036. Fitted on the 955-row dev
+split alone, ``auto`` picked Platt (top-label) and gave 0.030: 955 rows were too few to choose and
+fit reliably. Fitted on all 9,543 train rows, each scored by a model that never trained on it
+(5-fold cross-fitted copies of the recipe plus the dev split, ``engine.training.crossfit``),
+``auto`` picks isotonic (top-label) and gives 0.018, against 0.015 (p95 0.021) for a perfectly
+calibrated model on that many rows. That calibrator ships in the model's manifest and is the
+model version's first calibrator until the analyst's own outcomes refit it (``service.py``).
 """
 
 from engine.calibration.calibrators import (

@@ -1,7 +1,9 @@
 """Calibration as the engine uses it: apply the active calibrator, record outcomes, refit.
 
 A calibrator belongs to exactly one model id + version; a signal from any other version is
-shown uncalibrated until that version has its own. Raw probabilities are never overwritten:
+shown uncalibrated until that version has its own. A model may ship a calibrator in its
+manifest (fitted on held-out data when the model was built): it is stored as that version's
+first calibrator (source ``shipped``) and serves until the analyst's own outcomes refit it. Raw probabilities are never overwritten:
 ``CalibratedSignal`` carries the stored signal untouched next to the calibrated view.
 """
 
@@ -10,11 +12,11 @@ from __future__ import annotations
 import logging
 import threading
 from dataclasses import dataclass, field, replace
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from engine.calibration.calibrators import Calibrator, make_calibrator
+from engine.calibration.calibrators import Calibrator, calibrator_from_dict, make_calibrator
 from engine.calibration.fitting import choose_calibrator, out_of_fold
 from engine.calibration.labelled import LabelledEvaluation
 from engine.calibration.metrics import (
@@ -104,8 +106,11 @@ class OutcomeReport:
 
 class CalibrationService:
     def __init__(self, store: Store, policy: RefitPolicy | None = None, method: str = "auto",
-                 scheme: str | None = None, sources: Sequence[str] | None = None, n_bins: int = DEFAULT_BINS) -> None:
+                 scheme: str | None = None, sources: Sequence[str] | None = None, n_bins: int = DEFAULT_BINS,
+                 shipped: Callable[[str, str], dict[str, Any] | None] | None = None) -> None:
         self.repo = CalibrationRepository(store)
+        # (model_id, version) -> the model's shipped calibration record ({"calibrator": ..., ...}) or None
+        self._shipped = shipped
         self.policy = policy or RefitPolicy()
         self.method = method
         self.scheme = scheme
@@ -120,6 +125,8 @@ class CalibrationService:
         with self._lock:
             if key not in self._cache:
                 stored = self.repo.active_calibrator(model_id, model_version)
+                if stored is None:
+                    stored = self._store_shipped(model_id, model_version)
                 cal = None
                 if stored is not None:
                     try:
@@ -130,6 +137,25 @@ class CalibrationService:
                         stored = None
                 self._cache[key] = (stored, cal)
             return self._cache[key]
+
+    def _store_shipped(self, model_id: str, model_version: str) -> StoredCalibrator | None:
+        """Store the model's shipped calibrator as this version's first one (None when it has none)."""
+        if self._shipped is None:
+            return None
+        try:
+            record = self._shipped(model_id, model_version)
+            if not record:
+                return None
+            cal = calibrator_from_dict(record["calibrator"])
+        except (ValueError, KeyError, TypeError) as exc:  # a bad manifest entry must not break scoring
+            log.error("shipped calibrator of %s %s unreadable (%s); showing raw confidence", model_id, model_version, exc)
+            return None
+        # No "outcomes_at_fit": the analyst's first own fit is due at the policy's minimum, as if none existed.
+        metrics = {"shipped": {k: v for k, v in record.items() if k != "calibrator"}}
+        saved = self.repo.save_calibrator(model_id, model_version, cal, int(record.get("n_fit", 0)), metrics,
+                                          ["shipped"])
+        log.info("calibration %s %s: using the shipped %s", model_id, model_version, saved.label)
+        return saved
 
     def calibrate(self, signals: Sequence[Signal]) -> list[CalibratedSignal]:
         """Calibrated views in input order; each signal uses its own model version's calibrator."""

@@ -179,8 +179,8 @@ Published weighted-F1 on the same validation split, for context: FinGPT v3.3 (Ll
 LoRA) 0.903, FinLlama 0.904, FinBERT 0.733, VADER 0.518.
 
 Calibration: ECE {v8['ece_15bin']:.4f} (int8) with 15 equal-width bins over top-label confidence,
-before any calibration. The engine's per-model-version calibration can be fitted on top.
-{_calibration(m.get('calibration'))}
+before any calibration. {_shipped_calibrator_line(m.get('calibration'))}
+{_calibration(m.get('calibration'), m.get('crossfit'))}
 
 ## Benchmark
 
@@ -217,7 +217,7 @@ The int8 variants tried are listed in the quantization table above.
 - Headlines are judged on their wording, not on market context: "X beats estimates" is
   bullish even when the stock fell. Sarcasm and negation are handled imperfectly.
 - Input beyond {m['max_length']} WordPiece tokens is cut.
-- Raw confidences are not calibrated; see ECE and the calibration section above.
+- Raw confidences are not calibrated (see ECE above); the app shows calibrated ones next to them.
 - English only; lower-cased WordPiece vocabulary.
 
 ## Licence and attribution
@@ -229,7 +229,33 @@ Base model: sentence-transformers/all-MiniLM-L6-v2, Apache-2.0.
 """
 
 
-def _calibration(cal: dict[str, Any] | None) -> str:
+def _shipped_calibrator_line(cal: dict[str, Any] | None) -> str:
+    shipped = (cal or {}).get("shipped")
+    if not shipped:
+        return "The engine's per-model-version calibration can be fitted on top."
+    c = shipped["calibrator"]
+    return (f"The model ships a calibrator (`{c['method']}/{c['scheme']}`, fitted on {shipped['n_fit']} held-out "
+            "rows, below): the app applies it until the analyst's own outcomes refit the calibration.")
+
+
+def _crossfit(cf: dict[str, Any] | None) -> str:
+    """The cross-fitted copies behind the out-of-fold calibration rows (engine.training.crossfit)."""
+    if not cf:
+        return ""
+    rows = "\n".join(f"| {f['fold']} | {f['train_rows']} | {f['held_out_weighted_f1']:.4f} | "
+                      f"{f['dev_weighted_f1']:.4f} | {f['train_minutes']} |" for f in cf["per_fold"])
+    return f"""
+Out-of-fold rows: the non-dev train rows cut into {cf['folds']} stratified folds; for each, the whole
+recipe (fine-tune, int8, TF-IDF head, mix) was rebuilt on the other folds and scored the held-out
+one (`{cf['command']}`, file `{cf['file']}`, {cf['rows']} rows):
+
+| fold | train rows | held-out weighted F1 | dev weighted F1 | minutes |
+| ---: | ---: | ---: | ---: | ---: |
+{rows}
+"""
+
+
+def _calibration(cal: dict[str, Any] | None, crossfit: dict[str, Any] | None = None) -> str:
     """Before/after calibration figures written by ``python -m engine.calibration.tfns --update-artifact``."""
     if not cal:
         return ""
@@ -237,8 +263,17 @@ def _calibration(cal: dict[str, Any] | None) -> str:
         f"| {name} | {a['ece']:.4f} | {a['mce']:.4f} | {a['brier']:.4f} | {a['accuracy']:.4f} |"
         for name, a in cal["after"].items())
     b = cal["before"]
-    cv = cal.get("cv_ece_on_dev") or {}
+    cv = cal.get("cv_ece_on_fit_set") or cal.get("cv_ece_on_dev") or {}
     cv_line = ", ".join(f"{k} {v:.4f}" for k, v in cv.items())
+    check = cal.get("transfer_check_on_dev")
+    transfer = ""
+    if check:
+        transfer = (f"\nTransfer check (dev split only): a calibrator fitted on the out-of-fold rows alone "
+                    f"(`{check['calibrator']}`, n={check['n_fit']}) takes the shipped model's dev ECE from "
+                    f"{check['before']['ece']:.4f} to {check['after']['ece']:.4f} (noise floor mean, p95 "
+                    f"{check['noise_floor'][0]:.4f}, {check['noise_floor'][1]:.4f}): calibration learnt from the "
+                    f"cross-fitted copies {'carries' if check['after']['ece'] < check['before']['ece'] else 'does not carry'}"
+                    " over to the shipped model.\n")
     return f"""
 ### Calibration before and after ({cal.get('measured', '')})
 
@@ -247,7 +282,7 @@ default (`auto`) is chosen by 5-fold cross-validation on the fit set alone
 (out-of-fold ECE: {cv_line}); the other rows are shown for context and were not used to choose.
 ECE noise floor on the report set (mean, p95 of a perfectly calibrated model with these
 confidences): {cal['noise_floor_before'][0]:.4f}, {cal['noise_floor_before'][1]:.4f}.
-
+{_crossfit(crossfit)}{transfer}
 | calibration | ECE | MCE | Brier | accuracy |
 | --- | ---: | ---: | ---: | ---: |
 | none (raw) | {b['ece']:.4f} | {b['mce']:.4f} | {b['brier']:.4f} | {b['accuracy']:.4f} |

@@ -461,3 +461,85 @@ def test_shipped_model_card_reports_calibration_before_and_after_with_the_target
     verdict = "is met" if auto["ece"] <= TARGET_ECE else "is not met"
     assert verdict in card_note({"after": cal["after"], "dev_raw": cal["dev_raw"], "before": cal["before"]})
     assert card == (artifact / "MODEL_CARD.md").read_text(encoding="utf-8")
+
+
+def test_a_shipped_calibrator_serves_first_and_the_analysts_outcomes_replace_it(tmp_path: Path, dev_scores) -> None:
+    p, y = dev_scores
+    shipped_cal = fit_calibrator(p, y, "temperature", "multiclass")
+    asked: list[tuple[str, str]] = []
+
+    def shipped(model_id: str, version: str):
+        asked.append((model_id, version))
+        return {"calibrator": shipped_cal.to_dict(), "n_fit": len(y), "fit_set": "dev rows"} if version == "1.0.0" else None
+
+    store = Store(tmp_path / "db.sqlite")
+    service = CalibrationService(store, RefitPolicy(every_n=50, min_samples=300), method="isotonic",
+                                 scheme="top_label", shipped=shipped)
+    stored, cal = service.active("lexicon-fin", "1.0.0")
+    assert stored.sources == ("shipped",) and stored.n == len(y) and stored.metrics["shipped"]["fit_set"] == "dev rows"
+    assert "outcomes_at_fit" not in stored.metrics  # the analyst's first fit is due at the policy minimum
+    assert np.allclose(cal.transform(p[:5]), shipped_cal.transform(p[:5]))
+    assert service.active("lexicon-fin", "2.0.0") == (None, None)  # another version: nothing shipped, raw
+    # Stored once: a restart finds the row instead of storing a second copy.
+    again = CalibrationService(store, shipped=shipped)
+    assert again.active("lexicon-fin", "1.0.0")[0].id == stored.id
+    assert len(again.repo.calibrators("lexicon-fin", "1.0.0")) == 1
+    # 299 outcomes: not enough for a fit of their own; the 300th makes it due and replaces the shipped one.
+    outcomes = _outcomes(p[:300], y[:300])
+    assert service.record(outcomes[:299]) == []
+    (fitted,) = service.record(outcomes[299:])
+    assert fitted.sources != ("shipped",) and service.active("lexicon-fin", "1.0.0")[0].id == fitted.id
+    store.close()
+
+
+def test_a_broken_shipped_calibrator_leaves_raw_confidence(tmp_path: Path) -> None:
+    store = Store(tmp_path / "db.sqlite")
+    service = CalibrationService(store, shipped=lambda m, v: {"calibrator": {"method": "platt", "params": {}}})
+    assert service.active("finsent-minilm-l6", "1.0.0") == (None, None)
+    assert service.repo.calibrators() == []
+    store.close()
+
+
+def test_fold_indices_are_disjoint_stratified_and_cover_every_row() -> None:
+    from engine.training.crossfit import fold_indices
+
+    y = [0] * 50 + [1] * 100 + [2] * 250
+    folds = fold_indices(y, 5, seed=42)
+    assert sorted(np.concatenate(folds).tolist()) == list(range(400))
+    assert all(np.bincount(np.asarray(y)[f]).tolist() == [10, 20, 50] for f in folds)
+    assert [f.tolist() for f in fold_indices(y, 5, seed=42)] == [f.tolist() for f in folds]
+
+
+def test_shipped_crossfit_rows_are_the_non_dev_train_rows() -> None:
+    """Provenance of the calibration data: same rows and labels as the model's own split, never valid."""
+    from engine.resources import models_dir
+    from engine.training.crossfit import load_oof
+
+    artifact = models_dir() / "finsent-minilm-l6"
+    probs, labels = load_oof(artifact)
+    rest = tfns_dev_split(TFNS, artifact, part="rest")
+    assert labels.tolist() == rest.labels and probs.shape == (len(rest), 3)
+    assert np.allclose(probs.sum(axis=1), 1.0, atol=1e-4)
+    # Out-of-fold predictions are worse than a model scoring its own training rows would be.
+    acc = float((probs.argmax(axis=1) == labels).mean())
+    assert 0.8 < acc < 0.95
+
+
+def test_the_shipped_model_comes_calibrated_by_its_shipped_calibrator(tmp_path: Path) -> None:
+    engine = Engine(Config(sentiment_model="finsent-minilm-l6"), tmp_path)
+    status = engine.sentiment_status
+    assert status.model_id == "finsent-minilm-l6"
+    shipped = engine.models.spec(status.model_id).manifest["calibration"]["shipped"]
+    sig = engine.analyze("$NVDA soars after record quarter")
+    stored, cal = engine.calibration.active(status.model_id, status.version)
+    assert stored.sources == ("shipped",) and stored.n == shipped["n_fit"] > 9000
+    assert sig.calibrator == stored.label
+    expected = cal.transform(np.array([sig.probs]))[0]
+    assert sig.calibrated_confidence == pytest.approx(float(expected.max()))
+    assert sig.confidence == pytest.approx(max(sig.probs))  # the raw one is kept
+    engine.close()
+    # A restart keeps the one stored row.
+    engine = Engine(Config(sentiment_model="finsent-minilm-l6"), tmp_path)
+    engine.analyze("$AAPL slips")
+    assert len(engine.calibration.repo.calibrators(status.model_id, status.version)) == 1
+    engine.close()

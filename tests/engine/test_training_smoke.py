@@ -47,3 +47,30 @@ def test_train_export_quantize_smoke(tmp_path: Path) -> None:
     int8_probs = ft.predict_proba_onnx(int8_onnx, tok, texts)
     assert int8_probs.shape == (len(texts), 3)
     np.testing.assert_allclose(int8_probs.sum(axis=1), 1.0, atol=1e-5)
+
+
+def test_crossfit_fold_and_collect_smoke(tmp_path: Path) -> None:
+    """Two folds of a few steps each, merged into a copy of the shipped artifact (sha256-listed)."""
+    import json
+    import shutil
+
+    from engine.manifest import load_verified
+    from engine.training import crossfit
+
+    if not (DEFAULT_DATA_DIR / "sent_train.csv").is_file():
+        pytest.skip("TFNS not present")
+    artifact = tmp_path / "finsent-minilm-l6"
+    shutil.copytree(crossfit.ARTIFACT, artifact, ignore=shutil.ignore_patterns(crossfit.OOF_FILE))
+    out = tmp_path / "crossfit"
+    for k in (0, 1):
+        crossfit.run_fold(k, 2, out, DEFAULT_DATA_DIR, artifact, threads=2, max_steps=2)
+    with pytest.raises(SystemExit, match="another recipe"):
+        crossfit.collect(out, 3, DEFAULT_DATA_DIR, artifact)  # folds of a 2-fold run can't make 3
+    crossfit.collect(out, 2, DEFAULT_DATA_DIR, artifact)
+    probs, labels = crossfit.load_oof(artifact)
+    rest, _dev = train_dev_split(read_tfns(DEFAULT_DATA_DIR / "sent_train.csv"), 0.1, 42)
+    assert probs.shape == (len(rest), 3) and labels.tolist() == rest.labels
+    np.testing.assert_allclose(probs.sum(axis=1), 1.0, atol=1e-4)
+    manifest = load_verified(artifact)  # sha256 of every listed file, the new one included
+    assert crossfit.OOF_FILE in manifest.files
+    assert json.loads((artifact / "manifest.json").read_text())["crossfit"]["folds"] == 2
