@@ -272,6 +272,7 @@ class CalibrationModelSummary:
     holdout: dict | None  # {"kind", "before": {...}, "after": {...}}: out-of-fold figures at fit time
     refit_due: bool
     explanation: str  # the refit policy in words, e.g. "next refit at 500 outcomes (now 312)"
+    shipped: str = ""  # when the active calibrator came with the model: what it was fitted on and scored
 
 
 @dataclass(frozen=True)
@@ -629,9 +630,16 @@ class EngineWorker(QObject):
         if active is not None and isinstance(active.metrics.get("holdout"), dict):
             h = active.metrics["holdout"]
             holdout = {"kind": h.get("kind", ""), "before": h.get("before"), "after": h.get("after")}
+        shipped = ""
+        if active is not None and isinstance(active.metrics.get("shipped"), dict):
+            info = active.metrics["shipped"]
+            shipped = f"fitted on {active.n:,} held-out labelled rows"
+            if "report_ece_before" in info and "report_ece_after" in info:
+                shipped += (f"; model card: ECE {info['report_ece_before']:.3f} raw, "
+                            f"{info['report_ece_after']:.3f} calibrated on unseen data")
         return CalibrationModelSummary(model_id, version, serving, st.outcomes, dict(st.by_source),
                                        active.label if active else "", active.fitted_at if active else None,
-                                       active.n if active else 0, holdout, st.refit_due, st.explanation)
+                                       active.n if active else 0, holdout, st.refit_due, st.explanation, shipped)
 
     @Slot()
     def requestCalibrationOverview(self) -> None:
@@ -672,8 +680,9 @@ class EngineWorker(QObject):
             self.calibrationReport.emit(replace(empty, message=f"The report could not be built: {exc}"))
             return
         if report is None:
+            # The active calibrator (e.g. the model's shipped one) is named even with nothing to plot.
             self.calibrationReport.emit(replace(
-                empty, message=f"No labelled outcomes for {model_id} {version} from "
+                empty, calibrator=summary.calibrator, message=f"No labelled outcomes for {model_id} {version} from "
                        f"{', '.join(sources) if sources else 'any source'} yet."))
             return
         self.calibrationReport.emit(CalibrationReportView(

@@ -69,7 +69,10 @@ def test_calibrate_text_output_and_save(tmp_path: Path, labelled_csv) -> None:
     assert lines[0].startswith("model ") and "fitted platt" in lines[0]
     assert lines[2].startswith("before") and lines[3].startswith("after")
     conn = sqlite3.connect(data / "signaldesk.db")
-    method, params, n = conn.execute("SELECT method, params, n FROM calibrators").fetchone()
+    rows = conn.execute("SELECT method, params, n, sources FROM calibrators ORDER BY id").fetchall()
+    # The model's shipped calibrator (stored when the engine first used it), then the one saved here.
+    assert [json.loads(r[3]) for r in rows[:-1]] in ([], [["shipped"]])
+    method, params, n, _sources = rows[-1]
     assert method == "platt" and json.loads(params)["params"]["map"]["kind"] == "platt" and n == good // 2
     assert conn.execute("SELECT COUNT(*) FROM outcomes WHERE source = 'labelled_file'").fetchone()[0] == good
 

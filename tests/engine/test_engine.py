@@ -1,3 +1,4 @@
+from dataclasses import replace
 from pathlib import Path
 
 from engine.config import Config
@@ -18,7 +19,8 @@ def test_analyze_persists_a_complete_signal(data_dir: Path) -> None:
     assert sig.latency_ms > 0
     engine.close()
     store = Store(data_dir / DB_FILE_NAME)
-    assert store.recent_signals(5) == [sig]
+    # Stored raw; the calibrated view (the model's shipped calibrator, if any) is attached on the way out.
+    assert store.recent_signals(5) == [replace(sig, calibrated_probs=None, calibrated_confidence=None, calibrator="")]
     store.close()
 
 

@@ -49,7 +49,8 @@ def test_labelled_file_through_the_ui_then_diagrams_metrics_and_refit(window, qt
     assert panel.selected() == (serving.model_id, serving.version)
     qtbot.waitUntil(lambda: panel.report is not None, timeout=ENGINE_TIMEOUT_MS)
     assert panel.report.before is None and panel.before_view.plotted_bins() == 0  # nothing yet
-    assert "No calibrator yet" in panel.status.text()
+    # No outcomes yet, but the model's shipped calibrator is active (fitted on held-out TFNS rows).
+    assert "shipped with the model" in panel.status.text() and "0 outcomes stored" in panel.status.text()
 
     progress = []
     client.labelledProgress.connect(lambda p: progress.append((p.done, p.total, panel.progress.isVisible())))

@@ -70,13 +70,15 @@ def test_monitor_panel_plots_live_samples(window, qtbot):
     save_screenshot(window, "monitor_panel")
 
 
-def test_calibration_starts_uncalibrated_and_ideas_say_nothing_is_executed(window, qtbot):
+def test_calibration_starts_with_the_shipped_calibrator_and_ideas_say_nothing_is_executed(window, qtbot):
     window.tabs.setCurrentWidget(window.calibration)
     panel = window.calibration
     status = window._client.info.sentiment
     qtbot.waitUntil(lambda: panel.report is not None, timeout=ENGINE_TIMEOUT_MS)
     assert panel.selected() == (status.model_id, status.version)
-    assert "No calibrator yet" in panel.status.text() and panel.before_view.empty.isVisible()
+    text = panel.status.text()
+    assert "0 outcomes stored" in text and panel.before_view.empty.isVisible()  # no outcomes of the analyst's yet
+    assert "shipped with the model" in text and "calibrated on unseen data" in text
     headers = [panel.metrics_table.verticalHeaderItem(r).text() for r in range(3)]
     assert headers == ["ECE", "MCE", "Brier"]
     save_screenshot(window, "calibration_panel_empty")

@@ -415,7 +415,8 @@ class CalibrationPanel(QWidget):
             self.model_combo.addItem(text)
             tip = [f"{m.outcomes:,} outcomes", m.explanation]
             if m.calibrator:
-                tip.insert(1, f"active calibrator {m.calibrator}, fitted on {m.fitted_on:,}")
+                tip.insert(1, f"active calibrator {m.calibrator}, "
+                              + (f"shipped with the model ({m.shipped})" if m.shipped else f"fitted on {m.fitted_on:,}"))
             self.model_combo.setItemData(self.model_combo.count() - 1, "; ".join(tip), Qt.ItemDataRole.ToolTipRole)
         index = self._versions.index(keep) if keep in self._versions else 0
         self.model_combo.setCurrentIndex(index)
@@ -439,8 +440,13 @@ class CalibrationPanel(QWidget):
             self.status.setText("No model version to show yet.")
             return
         when = time.strftime("%Y-%m-%d %H:%M", time.localtime(m.fitted_at)) if m.fitted_at else ""
-        active = (f"Active calibrator <b>{m.calibrator}</b>, fitted {when} on {m.fitted_on:,} outcomes."
-                  if m.calibrator else "No calibrator yet: signals of this version show raw confidence.")
+        if m.shipped:
+            active = (f"Active calibrator <b>{m.calibrator}</b>, shipped with the model ({m.shipped}); "
+                      "your own outcomes replace it once the refit policy allows.")
+        elif m.calibrator:
+            active = f"Active calibrator <b>{m.calibrator}</b>, fitted {when} on {m.fitted_on:,} outcomes."
+        else:
+            active = "No calibrator yet: signals of this version show raw confidence."
         self.status.setText(f"{m.model_id} {m.version}: {m.outcomes:,} outcomes stored. {active} "
                             f"Refit policy: {m.explanation}.")
 
