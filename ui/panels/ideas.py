@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING, Any, Sequence
 from PySide6.QtCore import QItemSelectionModel, QModelIndex, Qt, Signal, Slot
 from PySide6.QtGui import QKeyEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QComboBox,
     QDialog,
     QDialogButtonBox,
@@ -25,7 +24,6 @@ from PySide6.QtWidgets import (
     QFileDialog,
     QFormLayout,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QLineEdit,
     QPlainTextEdit,
@@ -56,6 +54,7 @@ from ui.models.idea_table import (
     humanise,
 )
 from ui.theme import MESSAGE_STYLES
+from ui.widgets.tables import fit_columns, setup_record_table
 
 if TYPE_CHECKING:
     from app.worker import (AuditTrail, EngineClient, IdeaDecision, IdeaList, IdeaProposals, IdeasExport,
@@ -367,28 +366,11 @@ class IdeasPanel(QWidget):
 
     def _setup_table(self) -> None:
         view = self.table
-        view.setAlternatingRowColors(True)
-        view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        view.setWordWrap(False)
-        view.setTextElideMode(Qt.TextElideMode.ElideRight)
-        vheader = view.verticalHeader()
-        vheader.hide()
-        vheader.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
-        vheader.setDefaultSectionSize(view.fontMetrics().height() + 8)
-        header = view.horizontalHeader()
-        header.setHighlightSections(False)
-        header.setStretchLastSection(True)
-        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        fm = view.fontMetrics()
-        pad = 14  # cell margins plus room for the sort arrow
-        samples = {COL_ID: "9999", COL_CREATED: "12-31 23:59", COL_SYMBOL: "SYMBOL",
-                   COL_SIDE: "short", COL_STRATEGY: "Fade stretch", COL_REGIME: "bear trend",
-                   COL_RISK: "medium 0.50", COL_CONFIDENCE: "100%", COL_SIZE: "✎ 25.00%",
-                   COL_STATE: "proposed"}
-        for col, sample in samples.items():
-            view.setColumnWidth(col, fm.horizontalAdvance(sample) + pad)
+        header = setup_record_table(view, single_selection=True)
+        fit_columns(view, {COL_ID: "9999", COL_CREATED: "12-31 23:59", COL_SYMBOL: "SYMBOL",
+                           COL_SIDE: "short", COL_STRATEGY: "Fade stretch", COL_REGIME: "bear trend",
+                           COL_RISK: "medium 0.50", COL_CONFIDENCE: "100%", COL_SIZE: "✎ 25.00%",
+                           COL_STATE: "proposed"}, pad=14)  # cell margins plus room for the sort arrow
         # Newest first, as a queue reads; the user may sort by any column.
         header.setSortIndicator(COL_ID, Qt.SortOrder.DescendingOrder)
         view.setSortingEnabled(True)

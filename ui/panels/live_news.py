@@ -26,7 +26,6 @@ from PySide6.QtWidgets import (
     QFileDialog,
     QGroupBox,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QLineEdit,
     QPushButton,
@@ -55,6 +54,7 @@ from ui.models.news_table import (
 )
 from ui.panels.signal_detail import SignalDetailPane
 from ui.theme import MESSAGE_STYLES, WARNING_BADGE, is_dark
+from ui.widgets.tables import fit_columns, setup_record_table
 
 if TYPE_CHECKING:
     from PySide6.QtCore import QSettings
@@ -339,29 +339,16 @@ class LiveNewsPanel(QWidget):
     # -- building -----------------------------------------------------------------------------
     def _setup_table(self) -> None:
         view = self.table
-        view.setAlternatingRowColors(True)
-        view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        view.setWordWrap(False)
-        view.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
-        vheader = view.verticalHeader()
-        vheader.hide()
-        vheader.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)  # cheap scrolling at any row count
-        vheader.setDefaultSectionSize(view.fontMetrics().height() + 8)
-        header = view.horizontalHeader()
-        header.setStretchLastSection(True)
-        header.setHighlightSections(False)
+        header = setup_record_table(view, per_pixel_scroll=True)
         # Sorting is server-side (the query orders every stored row), so the view never sorts itself:
         # a header click only moves the indicator, and the panel re-queries in that order.
         header.setSectionsClickable(True)
         header.setSortIndicatorShown(True)
         header.setSortIndicator(COL_TIME, Qt.SortOrder.DescendingOrder)
         header.sortIndicatorChanged.connect(self._on_sort_changed)
-        fm = view.fontMetrics()
-        for col, sample in ((COL_TIME, "00:00:00"), (COL_SOURCE, "rss:example.com/feed"), (COL_TICKERS, "AAPL, MSFT"),
-                            (COL_EVENT, "regulatory/investigation"), (COL_LABEL, "bullish"),
-                            (COL_CONFIDENCE, "Confidence")):
-            view.setColumnWidth(col, fm.horizontalAdvance(sample) + 24)
+        fit_columns(view, {COL_TIME: "00:00:00", COL_SOURCE: "rss:example.com/feed", COL_TICKERS: "AAPL, MSFT",
+                           COL_EVENT: "regulatory/investigation", COL_LABEL: "bullish",
+                           COL_CONFIDENCE: "Confidence"}, pad=24)
 
     def _build_sources(self) -> QGroupBox:
         box = QGroupBox("Sources")

@@ -14,14 +14,12 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QItemSelectionModel, QSize, QSortFilterProxyModel, Qt, Signal, Slot
 from PySide6.QtGui import QAction, QFont, QFontMetrics, QKeyEvent, QKeySequence, QPainter, QPaintEvent, QShowEvent
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QFileDialog,
     QFormLayout,
     QFrame,
     QGridLayout,
     QGroupBox,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QLineEdit,
     QListWidget,
@@ -58,6 +56,7 @@ from ui.models.model_table import (
     usable,
 )
 from ui.theme import MESSAGE_STYLES, WARNING_BADGE
+from ui.widgets.tables import fit_columns, setup_record_table
 
 if TYPE_CHECKING:
     from app.worker import BenchmarkOutcome, BenchmarkProgress, EngineClient, EngineInfo, ModelsSnapshot
@@ -330,25 +329,11 @@ class ModelsPanel(QWidget):
         self.table.setObjectName("modelTable")
         self.table.setModel(self.proxy)
         view = self.table
-        view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        view.setAlternatingRowColors(True)
-        view.setWordWrap(False)
-        view.setTextElideMode(Qt.TextElideMode.ElideRight)
-        view.verticalHeader().hide()
-        view.verticalHeader().setDefaultSectionSize(view.fontMetrics().height() + 8)
-        header = view.horizontalHeader()
-        header.setHighlightSections(False)
-        header.setStretchLastSection(True)
-        fm = view.fontMetrics()
-        pad = 24
-        widths = {COL_TASK: "generation", COL_MODEL: "● smollm2-135m-instruct", COL_STATUS: "not installed",
-                  COL_SOURCE: "package", COL_BACKEND: "llama_cpp", COL_VERSION: "1.0.0", COL_SIZE: "253 MB",
-                  COL_MEMORY: "Memory", COL_P50: "p50 ms", COL_P95: "p95 ms", COL_QUALITY: "F1 0.708 (card)"}
-        for col, sample in widths.items():
-            view.setColumnWidth(col, fm.horizontalAdvance(sample) + pad)
-        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        setup_record_table(view, single_selection=True)
+        fit_columns(view, {COL_TASK: "generation", COL_MODEL: "● smollm2-135m-instruct", COL_STATUS: "not installed",
+                           COL_SOURCE: "package", COL_BACKEND: "llama_cpp", COL_VERSION: "1.0.0", COL_SIZE: "253 MB",
+                           COL_MEMORY: "Memory", COL_P50: "p50 ms", COL_P95: "p95 ms",
+                           COL_QUALITY: "F1 0.708 (card)"}, pad=24)
         # Grouped by task (engine order) until the operator sorts by another column.
         view.setSortingEnabled(True)
         view.sortByColumn(COL_TASK, Qt.SortOrder.AscendingOrder)

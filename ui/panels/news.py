@@ -9,10 +9,8 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QMimeData, QSettings, QSortFilterProxyModel, Qt, Signal, Slot
 from PySide6.QtGui import QAction, QDragEnterEvent, QDropEvent, QKeyEvent, QKeySequence, QShortcut, QTextCursor
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QComboBox,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QLineEdit,
     QMessageBox,
@@ -42,6 +40,7 @@ from ui.models.signal_table import (
 from ui.panels.live_news import LiveNewsPanel
 from ui.panels.signal_detail import SignalDetailPane
 from ui.theme import MESSAGE_STYLES
+from ui.widgets.tables import fit_columns, setup_record_table
 
 if TYPE_CHECKING:
     from app.worker import AnalysisDone, EngineClient, FeedbackResult, SignalBatch
@@ -246,35 +245,11 @@ class NewsPanel(QWidget):
     def _setup_table(self) -> None:
         view = self.table
         view.setSortingEnabled(False)
-        view.setAlternatingRowColors(True)
-        view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        view.setWordWrap(False)
-        view.setTextElideMode(Qt.TextElideMode.ElideRight)
-        view.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
-        vheader = view.verticalHeader()
-        vheader.hide()
-        # Fixed row heights keep scrolling cheap with thousands of rows.
-        vheader.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
-        vheader.setDefaultSectionSize(view.fontMetrics().height() + 8)
-        header = view.horizontalHeader()
-        header.setHighlightSections(False)
-        header.setStretchLastSection(True)
-        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        fm = view.fontMetrics()
+        header = setup_record_table(view, per_pixel_scroll=True)
         pad = 28  # cell margins plus room for the sort arrow
-        widths = {
-            COL_TIME: fm.horizontalAdvance("00:00:00"),
-            COL_SOURCE: fm.horizontalAdvance("Source"),
-            COL_TICKERS: fm.horizontalAdvance("AAPL, MSFT"),
-            COL_LABEL: fm.horizontalAdvance("bullish"),
-            COL_CONFIDENCE: fm.horizontalAdvance("Confidence"),
-            COL_VERDICT: fm.horizontalAdvance("✗ → bearish"),
-            COL_MODEL: fm.horizontalAdvance("lexicon-fin 1.0.0"),
-        }
-        for col, width in widths.items():
-            view.setColumnWidth(col, width + pad)
-        header.setMinimumSectionSize(fm.horizontalAdvance("Text") + pad)
+        fit_columns(view, {COL_TIME: "00:00:00", COL_SOURCE: "Source", COL_TICKERS: "AAPL, MSFT", COL_LABEL: "bullish",
+                           COL_CONFIDENCE: "Confidence", COL_VERDICT: "✗ → bearish", COL_MODEL: "lexicon-fin 1.0.0"}, pad)
+        header.setMinimumSectionSize(view.fontMetrics().horizontalAdvance("Text") + pad)
         # Unsorted (source order = arrival order, newest at the bottom) until the user clicks a header.
         header.setSortIndicator(-1, Qt.SortOrder.AscendingOrder)
         view.setSortingEnabled(True)
