@@ -45,7 +45,7 @@ def test_build_install_run_remove():
     assert checks["--self-test"]["detail"]["ok"] is True
     assert checks["bundle contents (no torch, size)"]["detail"]["no_torch"] is True
     assert report["bundle_bytes"] == report["build"]["bundle_bytes"]  # installed tree = built bundle
-    assert checks["models found in the bundle"]["detail"]["gemma3-270m"] == "missing (not bundled)"
+    assert checks["models found in the bundle"]["detail"]["gemma3-270m"] == "not installed (not bundled)"
     assert checks["Gemma added by copying it into the data folder"]["ok"]
     assert checks["dpkg -r keeps user data"]["ok"]
     print(f"\ninstaller: bundle {report['build']['bundle_bytes'] / 1e6:.0f} MB, "
