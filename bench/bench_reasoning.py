@@ -19,6 +19,9 @@ each comparison is measured side by side in the same run and reported as a ratio
   in alternating one-second windows, with a chain-mode generation on the slow lane paused
   (idle) or running (busy); the ratio is the median of the per-pair busy/idle ratios, measured
   with the slow lane's default CPU share and without throttling (share 1.0) for comparison.
+* ``abort``: a ~1,100-token prompt (a chain prompt is about that long) evaluated with and without
+  llama.cpp's abort callback armed, alternating rounds: the ratio is what making the prompt
+  evaluation cancellable costs; then how long after a cancel request the call returns.
 """
 
 from __future__ import annotations
@@ -241,16 +244,41 @@ def bench_lanes(engine, pairs: int) -> dict:
             "unthrottled": without, "target_ratio": 0.7}
 
 
+def bench_abort(engine, rounds: int) -> dict:
+    model, spec = engine.models.acquire("generation")
+    messages = [{"role": "system", "content": "You are a careful analyst."},
+                {"role": "user", "content": " ".join(f"Headline {i}: $ACME shares move after quarterly results."
+                                                     for i in range(60)) + " Summarise."}]
+    plain, armed = [], []
+    for _ in range(rounds):
+        for times, abort in ((plain, None), (armed, lambda: False)):
+            model._llm.reset()  # no cached prefix: every round evaluates the whole prompt
+            t0 = time.perf_counter()
+            gen = model.chat(messages, max_tokens=1, should_abort=abort)
+            times.append(time.perf_counter() - t0)
+    latencies = []
+    for delay in (0.25, 0.5, 1.0, 2.0):
+        model._llm.reset()
+        t0 = time.perf_counter()
+        model.chat(messages, max_tokens=1, should_abort=lambda: time.perf_counter() - t0 > delay)
+        latencies.append(round((time.perf_counter() - t0 - delay) * 1000, 1))
+    return {"model": spec.id, "prompt_tokens": gen.prompt_tokens,
+            "prompt_eval_s_median": {"no_callback": round(statistics.median(plain), 3),
+                                     "callback_armed": round(statistics.median(armed), 3)},
+            "armed_over_plain_ratio": round(statistics.median(armed) / statistics.median(plain), 3),
+            "ms_from_cancel_request_to_return": latencies}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="fewer rounds")
-    parser.add_argument("--only", choices=("generation", "rag", "lanes"), action="append")
+    parser.add_argument("--only", choices=("generation", "rag", "lanes", "abort"), action="append")
     args = parser.parse_args(argv)
     from engine.config import Config
     from engine.engine import Engine
     from engine.hardware import detect_hardware
 
-    parts = args.only or ["generation", "rag", "lanes"]
+    parts = args.only or ["generation", "rag", "lanes", "abort"]
     with tempfile.TemporaryDirectory() as tmp:
         engine = Engine(Config(), Path(tmp))
         try:
@@ -266,6 +294,8 @@ def main(argv: list[str] | None = None) -> int:
                 report["rag"] = bench_rag(engine, 50 if args.quick else 200)
             if "lanes" in parts:
                 report["lanes"] = bench_lanes(engine, 4 if args.quick else 8)
+            if "abort" in parts:
+                report["abort"] = bench_abort(engine, 2 if args.quick else 4)
         finally:
             engine.close()
     print(json.dumps(report, indent=2))

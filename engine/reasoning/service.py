@@ -279,12 +279,18 @@ class ReasoningService:
             except Exception:  # a broken display callback must not lose the answer
                 log.exception("token callback failed")
 
-        def stop() -> bool:
+        def abort() -> bool:
+            """Cancel or deadline; also asked during the prompt evaluation (so it never sleeps)."""
             if self.lane.closed or (should_stop is not None and should_stop()):
                 state["cancel"] = True
                 return True
             if time.monotonic() >= state["deadline"]:
                 state["timeout"] = True
+                return True
+            return False
+
+        def stop() -> bool:
+            if abort():
                 return True
             # Time spent yielding to the fast lane is not the model's: extend the deadline by it.
             state["deadline"] += pace()
@@ -295,7 +301,7 @@ class ReasoningService:
             run.attempts += 1
             gen = model.chat(messages, max_tokens=max_tokens, temperature=temperature,
                              response_format={"type": "json_object", "schema": schema},
-                             on_token=token, should_stop=stop)
+                             on_token=token, should_stop=stop, should_abort=abort)
         run.raw.append({"attempt": run.attempts, "temperature": temperature, "text": gen.text,
                         "completion_tokens": gen.completion_tokens,
                         "stopped": "timeout" if state["timeout"] else "cancel" if state["cancel"] else ""})

@@ -51,3 +51,33 @@ def test_tampered_package_file_is_refused(tmp_path: Path, manager: ModelManager)
     fake.write_bytes(b"GGUF" + b"\x00" * 64)
     with pytest.raises(ModelIntegrityError, match="sha256"):
         verify_spec_files(dataclasses.replace(spec, path=fake))
+
+
+LONG_PROMPT = [{"role": "system", "content": "You are a careful analyst."},
+               {"role": "user", "content": " ".join(f"Headline {i}: $ACME shares move after quarterly results."
+                                                    for i in range(60)) + " Summarise."}]
+
+
+def test_a_long_prompt_evaluation_can_be_aborted_and_the_model_stays_usable(manager: ModelManager) -> None:
+    import time
+
+    model, _ = manager.acquire("generation")
+    t0 = time.perf_counter()
+    full = model.chat(LONG_PROMPT, max_tokens=6, should_abort=lambda: False)
+    full_s = time.perf_counter() - t0
+    assert full.prompt_tokens > 600 and full.completion_tokens >= 1
+
+    model._llm.reset()  # no cached prefix: the aborted run must face the whole prompt again
+    asked: list[float] = []
+
+    def abort_soon() -> bool:
+        asked.append(time.perf_counter())
+        return asked[-1] - t0 > full_s / 10
+
+    t0 = time.perf_counter()
+    stopped = model.chat(LONG_PROMPT, max_tokens=6, should_abort=abort_soon, on_token=lambda _p: None)
+    stopped_s = time.perf_counter() - t0
+    assert stopped.text == "" and stopped.completion_tokens == 0
+    assert len(asked) > 10 and stopped_s < full_s / 2  # ratio within this test: it stopped mid-prompt
+    # The context is not left broken: the same prompt gives the same answer as before.
+    assert model.chat(LONG_PROMPT, max_tokens=6).text == full.text

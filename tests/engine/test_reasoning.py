@@ -169,6 +169,8 @@ def test_cancel_ends_in_the_template_without_tripping_the_breaker(engine: Engine
     x = service.explain("Gold edges higher as the dollar slips", persist=False, should_stop=lambda: True)
     _valid(x)
     assert x.status == "fallback_cancelled" and service.breaker.failures == 0
+    # Stopped inside the prompt evaluation: not a single token was generated.
+    assert x.completion_tokens == 0 and x.first_token_ms is None
 
 
 def test_the_audit_is_append_only(engine: Engine) -> None:
