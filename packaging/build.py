@@ -269,7 +269,7 @@ def link_duplicates(bundle: Path, min_size: int = 64 * 1024) -> tuple[int, list[
             continue
         by_hash: dict[str, list[Path]] = {}
         for path in paths:
-            by_hash.setdefault(_sha256(path), []).append(path)
+            by_hash.setdefault(load_plan().sha256_of(path), []).append(path)
         for same in by_hash.values():
             keep, *copies = same  # sorted: numpy.libs before scipy.libs, libllama.so before .so.0
             for copy in copies:
@@ -278,16 +278,6 @@ def link_duplicates(bundle: Path, min_size: int = 64 * 1024) -> tuple[int, list[
                 saved += size
                 links.append(f"{copy.relative_to(bundle)} -> {keep.relative_to(bundle)}")
     return saved, links
-
-
-def _sha256(path: Path) -> str:
-    import hashlib
-
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 # Top-level entries of _internal that belong together, for the size report.

