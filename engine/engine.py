@@ -39,8 +39,8 @@ class Engine:
         self.store = store
         self._hardware: HardwareProfile | None = None
         self.monitor = sampler_from_config(config, store)  # started by the app, not here
+        self.calibration = CalibrationService(store) if store is not None else None
         self.models = ModelManager(config, self.data_dir, store, lambda: self.hardware)
-        self.calibration = CalibrationService(store, shipped=self._shipped_calibration) if store is not None else None
         self.models.subscribe(self._track_model_memory)
         # Scoring batches mark the fast lane busy; LLM generation (slow lane) yields to them.
         self.lanes = LaneGate()
@@ -110,16 +110,6 @@ class Engine:
         if self.calibration is None or not signals:
             return list(signals)
         return self.calibration.attach(signals)
-
-    def _shipped_calibration(self, model_id: str, model_version: str) -> dict | None:
-        """The calibrator a model's manifest ships for exactly this version (written by engine.calibration.tfns)."""
-        try:
-            spec = self.models.spec(model_id)
-        except Exception:
-            return None
-        if spec.version != model_version:
-            return None
-        return (spec.manifest.get("calibration") or {}).get("shipped")
 
     def _track_model_memory(self, event) -> None:
         """Keep the monitor's per-model memory in step with what the model cache holds."""

@@ -1,17 +1,20 @@
 """Calibration as the engine uses it: apply the active calibrator, record outcomes, refit.
 
 A calibrator belongs to exactly one model id + version; a signal from any other version is
-shown uncalibrated until that version has its own. A model may ship a calibrator in its
-manifest (fitted on held-out data when the model was built): it is stored as that version's
-first calibrator (source ``shipped``) and serves until the analyst's own outcomes refit it. Raw probabilities are never overwritten:
-``CalibratedSignal`` carries the stored signal untouched next to the calibrated view.
+shown uncalibrated until that version has its own. A shipped model may carry a calibrator in
+its manifest (fitted on held-out data when the model was built): it is stored as that version's
+first calibrator (source ``shipped``) and serves until the analyst's own outcomes refit it.
+Raw probabilities are never overwritten: ``CalibratedSignal`` carries the stored signal
+untouched next to the calibrated view.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any, Callable, Sequence
 
 import numpy as np
@@ -104,12 +107,31 @@ class OutcomeReport:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+def shipped_calibration(model_id: str, model_version: str) -> dict[str, Any] | None:
+    """The calibration record a shipped model's manifest carries for exactly this version, if any.
+
+    Written by ``python -m engine.calibration.tfns --update-artifact`` as ``calibration.shipped``:
+    ``{"calibrator": <calibrator JSON>, "n_fit": ..., "fit_set": ..., ...}``.
+    """
+    from engine.resources import models_dir
+
+    if not model_id or Path(model_id).name != model_id:  # ids come from stored rows: no paths
+        return None
+    path = models_dir() / model_id / "manifest.json"
+    if not path.is_file():
+        return None
+    manifest = json.loads(path.read_text(encoding="utf-8"))
+    if manifest.get("version") != model_version:
+        return None
+    return (manifest.get("calibration") or {}).get("shipped")
+
+
 class CalibrationService:
     def __init__(self, store: Store, policy: RefitPolicy | None = None, method: str = "auto",
                  scheme: str | None = None, sources: Sequence[str] | None = None, n_bins: int = DEFAULT_BINS,
-                 shipped: Callable[[str, str], dict[str, Any] | None] | None = None) -> None:
+                 shipped: Callable[[str, str], dict[str, Any] | None] | None = shipped_calibration) -> None:
         self.repo = CalibrationRepository(store)
-        # (model_id, version) -> the model's shipped calibration record ({"calibrator": ..., ...}) or None
+        # (model_id, version) -> the model's shipped calibration record, or None (None here: never look)
         self._shipped = shipped
         self.policy = policy or RefitPolicy()
         self.method = method
@@ -147,7 +169,7 @@ class CalibrationService:
             if not record:
                 return None
             cal = calibrator_from_dict(record["calibrator"])
-        except (ValueError, KeyError, TypeError) as exc:  # a bad manifest entry must not break scoring
+        except (OSError, ValueError, KeyError, TypeError) as exc:  # a bad manifest must not break scoring
             log.error("shipped calibrator of %s %s unreadable (%s); showing raw confidence", model_id, model_version, exc)
             return None
         # No "outcomes_at_fit": the analyst's first own fit is due at the policy's minimum, as if none existed.

@@ -543,3 +543,18 @@ def test_the_shipped_model_comes_calibrated_by_its_shipped_calibrator(tmp_path: 
     engine.analyze("$AAPL slips")
     assert len(engine.calibration.repo.calibrators(status.model_id, status.version)) == 1
     engine.close()
+
+
+def test_the_ideas_cli_path_finds_the_shipped_calibrator_without_an_engine(tmp_path: Path) -> None:
+    """A bare CalibrationService (as the ideas and calibrate commands build it) reads the model's manifest."""
+    from engine.calibration.service import shipped_calibration
+
+    record = shipped_calibration("finsent-minilm-l6", "1.0.0")
+    assert record and record["calibrator"]["method"] == "isotonic"
+    assert shipped_calibration("finsent-minilm-l6", "0.9.0") is None  # another version: nothing
+    assert shipped_calibration("lexicon-fin", "1.1.0") is None  # a model that ships none
+    assert shipped_calibration("../finsent-minilm-l6", "1.0.0") is None  # stored ids are never paths
+    store = Store(tmp_path / "db.sqlite")
+    stored, cal = CalibrationService(store).active("finsent-minilm-l6", "1.0.0")
+    assert stored.sources == ("shipped",) and cal is not None
+    store.close()
