@@ -333,3 +333,17 @@ def test_the_bundled_demo_feed_is_what_its_generator_writes() -> None:
     from engine.news.sources.replay import demo_feed_path
 
     assert demo_feed_path().read_text(encoding="utf-8") == render_demo_feed()
+
+
+def test_two_replay_runs_within_one_second_are_both_new_news(pipeline) -> None:
+    """Run ids were whole seconds: a replay restarted within the same second was all duplicates."""
+    counts = []
+    for _ in range(2):
+        source = ReplaySource("replay:demo", rate=100_000.0, submit=pipeline.submit, interval_s=0.01)
+        source.run_once()  # starts the clock
+        while not source.finished():
+            time.sleep(0.005)
+            source.run_once()
+        status = source.status()
+        counts.append((status.items_total, status.duplicates_total))
+    assert counts[0] == counts[1] and counts[1][0] > 0 and counts[1][1] == 0

@@ -9,6 +9,7 @@ blocks); the lost time is not made up in a burst afterwards.
 from __future__ import annotations
 
 import time
+import uuid
 from pathlib import Path
 
 from engine.news.demo import demo_feed_path
@@ -60,7 +61,7 @@ class ReplaySource(PolledSource):
         records = self._load()
         now = time.monotonic()
         if self._last_tick is None or not self._run_id:
-            self._run_id = f"{time.time():.0f}"
+            self._run_id = _new_run_id()
             self._last_tick = now
         # Credit accrues with time but never beyond one second's worth: no catch-up bursts.
         self._credit = min(self.rate, self._credit + (now - self._last_tick) * self.rate)
@@ -80,7 +81,7 @@ class ReplaySource(PolledSource):
             if self._position >= len(records):
                 self._position = 0
                 if self.loop:
-                    self._run_id = f"{time.time():.0f}-{len(batch)}"
+                    self._run_id = _new_run_id()
                 else:
                     self._done = True
         if self.deliver(batch):
@@ -89,3 +90,9 @@ class ReplaySource(PolledSource):
             self._position = (self._position - len(batch)) % len(records)  # not acknowledged: replay them
             self._done = False
         self.detail = f"replayed {self._position if not self._done else len(records)}/{len(records)} at {self.rate:g}/s"
+
+
+def _new_run_id() -> str:
+    # Unique per run: a clock in whole seconds gave two runs started within one second (a replay
+    # restarted at a new rate, or a short looped feed) the same guids, so the second was all duplicates.
+    return uuid.uuid4().hex[:12]
