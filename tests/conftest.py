@@ -17,6 +17,23 @@ SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
 ARTIFACTS = REPO_ROOT / "tests" / "artifacts"
 
 
+def db_with_demo_prices(folder: Path) -> Path:
+    """A desk database in ``folder`` holding the bundled demo prices (as Ideas → Load demo prices does)."""
+    from engine.market.demo import demo_files
+    from engine.market.prices import MarketData
+    from engine.store import DB_FILE_NAME
+
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / DB_FILE_NAME
+    market = MarketData(path)
+    try:
+        for f in demo_files():
+            market.import_csv(f, f.stem, source=f"demo:{f.name}")
+    finally:
+        market.close()
+    return path
+
+
 @pytest.fixture
 def data_dir(tmp_path: Path) -> Path:
     path = tmp_path / "data"

@@ -14,10 +14,10 @@ import numpy as np
 import pytest
 
 from engine.ideas import DecisionError, IdeaBook, LlmOpinion, blend_confidence
-from engine.market.demo import demo_files
 from engine.market.prices import MarketData
 from engine.risk.config import RiskConfig
 from engine.store import DB_FILE_NAME, Store
+from tests.conftest import db_with_demo_prices
 from engine.types import Signal
 
 NOW = 1_750_000_000.0
@@ -41,17 +41,6 @@ HEADLINES = [
     ("$ACME mentioned in passing", ("ACME",), "bullish", 0.50),
     ("Markets mixed", (), "neutral", 0.90),
 ]
-
-
-def db_with_demo_prices(folder: Path) -> Path:
-    """A desk database in ``folder`` holding the bundled demo prices."""
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / DB_FILE_NAME
-    market = MarketData(path)
-    for f in demo_files():
-        market.import_csv(f, f.stem)
-    market.close()
-    return path
 
 
 @pytest.fixture

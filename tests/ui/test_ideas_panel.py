@@ -18,9 +18,7 @@ from PySide6.QtWidgets import QFileDialog
 
 from app.worker import EngineClient
 from engine.config import Config
-from engine.market.demo import demo_files
-from engine.market.prices import MarketData
-from engine.store import DB_FILE_NAME
+from tests.conftest import db_with_demo_prices
 from tests.ui.conftest import ENGINE_TIMEOUT_MS, save_screenshot, start_window
 from ui.models.idea_table import COL_SIZE, COL_STATE, COL_SYMBOL, IDEA_ROLE
 
@@ -36,12 +34,7 @@ HEADLINES = [
 
 @pytest.fixture
 def demo_prices(ui_data_dir: Path) -> Path:
-    market = MarketData(ui_data_dir / DB_FILE_NAME)
-    try:
-        for path in demo_files():
-            market.import_csv(path, path.stem, source=f"demo:{path.name}")
-    finally:
-        market.close()
+    db_with_demo_prices(ui_data_dir)
     return ui_data_dir
 
 

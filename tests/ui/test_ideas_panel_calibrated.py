@@ -11,10 +11,9 @@ from PySide6.QtCore import Qt
 
 from engine.calibration.calibrators import make_calibrator
 from engine.calibration.repository import CalibrationRepository
-from engine.market.demo import demo_files
-from engine.market.prices import MarketData
 from engine.models.registry import shipped_specs
 from engine.store import DB_FILE_NAME, Store
+from tests.conftest import db_with_demo_prices
 from tests.ui.conftest import ENGINE_TIMEOUT_MS, save_screenshot, start_window
 from ui.models.idea_table import COL_CONFIDENCE, COLUMNS
 
@@ -30,12 +29,7 @@ HEADLINES = [
 def calibrated_data(ui_data_dir: Path) -> dict[str, str]:
     """Demo prices, and an overconfident-model Platt calibrator for every shipped sentiment model
     version (whichever the engine picks on this machine): model id -> calibrator label."""
-    market = MarketData(ui_data_dir / DB_FILE_NAME)
-    try:
-        for path in demo_files():
-            market.import_csv(path, path.stem, source=f"demo:{path.name}")
-    finally:
-        market.close()
+    db_with_demo_prices(ui_data_dir)
     rng = np.random.default_rng(11)
     conf = rng.uniform(0.34, 1.0, 4000)
     correct = rng.uniform(size=conf.size) < 0.15 + 0.7 * conf  # says 0.97, right ~83% of the time
