@@ -29,15 +29,23 @@ def setup_logging(data_dir: Path, debug: bool = False, *, console: bool = True) 
         if getattr(handler, "_signaldesk", False):
             root.removeHandler(handler)
             handler.close()
-    path = log_dir(data_dir) / LOG_FILE_NAME
-    file_handler = logging.handlers.RotatingFileHandler(path, maxBytes=2_000_000, backupCount=5, encoding="utf-8")
-    file_handler.setFormatter(logging.Formatter(LOG_FORMAT))
-    file_handler._signaldesk = True  # type: ignore[attr-defined]
-    root.addHandler(file_handler)
+    path = Path(data_dir) / "logs" / LOG_FILE_NAME
+    try:
+        file_handler = logging.handlers.RotatingFileHandler(log_dir(data_dir) / LOG_FILE_NAME, maxBytes=2_000_000,
+                                                            backupCount=5, encoding="utf-8")
+    except OSError as exc:  # a read-only data folder: the app still says what is wrong, on stderr
+        file_handler = None
+        log_error = f"no log file: {path} cannot be written ({exc.strerror or exc})"
+    if file_handler is not None:
+        file_handler.setFormatter(logging.Formatter(LOG_FORMAT))
+        file_handler._signaldesk = True  # type: ignore[attr-defined]
+        root.addHandler(file_handler)
     if console:
         stream = logging.StreamHandler()
         stream.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
         stream.setLevel(max(level, logging.WARNING))  # keep CLI output clean unless it matters
         stream._signaldesk = True  # type: ignore[attr-defined]
         root.addHandler(stream)
+    if file_handler is None:
+        logging.getLogger(__name__).warning("%s", log_error)
     return path

@@ -8,7 +8,7 @@
 
 In one process, on a fresh temporary data folder, offscreen (``QT_QPA_PLATFORM=offscreen``
 unless set): the real ``MainWindow`` (or the ``LiveNewsPanel`` alone) with its Live tab
-showing, a real ``EngineClient`` (engine on its QThread, the live pipeline, the worker's
+showing, a real ``Desk`` (the engine on its lanes, the live pipeline, the live feature's
 coalescing drain), and a feeder thread that submits distinct synthetic headlines
 (engine/news/demo.py) to the pipeline at a steady ``--rate``, in ticks of ``--tick-ms``, as a
 source does (``pipeline.submit``: committed to the inbox = acknowledged, blocking when full).
@@ -324,7 +324,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from app.log_bridge import install_log_bridge
     from app.sampler import ProcessMonitor
-    from app.worker import EngineClient
+    from app.bridge.desk import Desk
     from bench.bench_pipeline import ControlProbe
     from engine.config import load_config
     from engine.news import NewsItem
@@ -334,25 +334,25 @@ def main(argv: list[str] | None = None) -> int:
 
     app = QApplication.instance() or QApplication([])
     data_dir = args.data_dir or Path(tempfile.mkdtemp(prefix="signaldesk-bench-ui-"))
-    client = EngineClient(load_config(data_dir), data_dir)
+    desk = Desk(load_config(data_dir), data_dir)
     monitor = ProcessMonitor(1.0)
     bridge = install_log_bridge()
     if args.window == "main":
         settings = QSettings(str(data_dir / "ui.ini"), QSettings.Format.IniFormat)
-        top = MainWindow(client, monitor, bridge, settings)
+        top = MainWindow(desk, monitor, bridge, settings)
         top.resize(1500, 950)
         top.tabs.setCurrentWidget(top.news)
         top.news.views.setCurrentWidget(top.news.live)
         live = top.news.live
     else:
-        top = live = LiveNewsPanel(client)
+        top = live = LiveNewsPanel(desk.live, desk.explain)
         top.resize(1500, 900)
     top.show()
-    client.start()
+    desk.start()
     monitor.start()
-    wait_until(app, lambda: client.info is not None, 300, "the engine")
-    worker_engine = client._worker._engine  # the bench feeds the pipeline the way a source does
-    pipeline = worker_engine.news
+    wait_until(app, lambda: desk.info is not None, 300, "the engine")
+    engine = desk.host.engine  # the bench feeds the pipeline the way a source does
+    pipeline = engine.news
     wait_until(app, lambda: pipeline.running, 60, "the pipeline")
 
     acked: dict[str, float] = {}
@@ -510,7 +510,7 @@ def main(argv: list[str] | None = None) -> int:
         "rss_growth_mb": round((rss_peak[0] - rss0) / 2**20, 1),
         "rss_mb": round(rss_peak[0] / 2**20, 1),
         "shown_rows": live.model.rowCount(),
-        "sentiment_model": client.info.sentiment.model_id if client.info else None,
+        "sentiment_model": desk.info.sentiment.model_id if desk.info else None,
         "config": {"switch_interval_s": sys.getswitchinterval(),
                    "prototype_shed_backlog": pipeline.config.prototype_shed_backlog,
                    "batch_size": pipeline.config.batch_size, "queue_capacity": pipeline.config.queue_capacity,
@@ -538,7 +538,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.window == "main":
         top._shut_down = True  # closing below must not write a settings file the bench does not keep
     monitor.stop()
-    client.shutdown()
+    desk.shutdown()
     top.close()
     import logging
 

@@ -19,6 +19,12 @@ each comparison is measured side by side in the same run and reported as a ratio
   in alternating one-second windows, with a chain-mode generation on the slow lane paused
   (idle) or running (busy); the ratio is the median of the per-pair busy/idle ratios, measured
   with the slow lane's default CPU share and without throttling (share 1.0) for comparison.
+* ``prefix``: the first token of a chain explanation (``Engine.explain``: retrieval, prompt, grammar,
+  prompt evaluation), uncached (no saved prefix, empty context: the whole ~1,100-token prompt is
+  evaluated) against cached (the fixed prefix's saved state restored into an emptied context, so
+  only the item is evaluated), alternating rounds on different headlines; each call stops at its
+  first token. Reports both medians, the ratio, the prompt-evaluation thread count chosen and
+  the load average (``--batch-threads N`` fixes the count instead of the free-cores rule).
 * ``abort``: a ~1,100-token prompt (a chain prompt is about that long) evaluated with and without
   llama.cpp's abort callback armed, alternating rounds: the ratio is what making the prompt
   evaluation cancellable costs; then how long after a cancel request the call returns.
@@ -254,13 +260,13 @@ def bench_abort(engine, rounds: int) -> dict:
         for times, abort in ((plain, None), (armed, lambda: False)):
             model._llm.reset()  # no cached prefix: every round evaluates the whole prompt
             t0 = time.perf_counter()
-            gen = model.chat(messages, max_tokens=1, should_abort=abort)
+            gen = model.chat(messages, max_tokens=1, should_abort=abort, reuse_prefix=False)
             times.append(time.perf_counter() - t0)
     latencies = []
     for delay in (0.25, 0.5, 1.0, 2.0):
         model._llm.reset()
         t0 = time.perf_counter()
-        model.chat(messages, max_tokens=1, should_abort=lambda: time.perf_counter() - t0 > delay)
+        model.chat(messages, max_tokens=1, should_abort=lambda: time.perf_counter() - t0 > delay, reuse_prefix=False)
         latencies.append(round((time.perf_counter() - t0 - delay) * 1000, 1))
     return {"model": spec.id, "prompt_tokens": gen.prompt_tokens,
             "prompt_eval_s_median": {"no_callback": round(statistics.median(plain), 3),
@@ -269,16 +275,58 @@ def bench_abort(engine, rounds: int) -> dict:
             "ms_from_cancel_request_to_return": latencies}
 
 
+def bench_prefix(engine, rounds: int, batch_threads: int = 0) -> dict:
+    import os
+
+    import dataclasses
+
+    model, spec = engine.models.acquire("generation")
+    if batch_threads:
+        model.fixed_batch_threads = batch_threads
+    prefixes = model.prefixes
+    # On a loaded machine the uncached ~1,100-token prompt can take longer than the desk's
+    # per-call timeout; here the time itself is what is measured.
+    engine.reasoning.settings = dataclasses.replace(engine.reasoning.settings, timeout_s=600.0)
+
+    def first_token(headline: str) -> float:
+        got = threading.Event()
+        x = engine.explain(headline, chain=True, persist=False, on_token=lambda piece: got.set(),
+                           should_stop=got.is_set)
+        return x.first_token_ms
+
+    first_token(QUERIES[-1])  # warm-up: loads the model, saves the chain prefix
+    saved_tokens = max((prefixes.tokens(k) for k in list(prefixes._states)), default=0)
+    states = dict(prefixes._states)
+    cached, uncached = [], []
+    for i in range(rounds):
+        for times, keep in ((uncached, False), (cached, True)):
+            prefixes._states.clear()
+            if keep:
+                prefixes._states.update(states)
+            model._llm.reset()
+            model._llm._ctx.kv_cache_clear()  # an empty context: only a saved state can help
+            times.append(first_token(QUERIES[i % len(QUERIES)]))
+    return {"model": f"{spec.id}@{spec.version}", "rounds": rounds, "prefix_tokens": saved_tokens,
+            "first_token_ms_median": {"uncached": round(statistics.median(uncached), 1),
+                                      "cached": round(statistics.median(cached), 1)},
+            "uncached_over_cached_ratio": round(statistics.median(uncached) / statistics.median(cached), 2),
+            "first_token_ms": {"uncached": [round(t) for t in uncached], "cached": [round(t) for t in cached]},
+            "generation_threads": model.threads, "prompt_threads_last_call": model.batch_threads,
+            "load_average_1min": round(os.getloadavg()[0], 2), "target_cached_ms_quiet_2_cores": 1500}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="fewer rounds")
-    parser.add_argument("--only", choices=("generation", "rag", "lanes", "abort"), action="append")
+    parser.add_argument("--only", choices=("generation", "rag", "lanes", "abort", "prefix"), action="append")
+    parser.add_argument("--batch-threads", type=int, default=0,
+                        help="prefix part: prompt-evaluation threads (0: the free cores, chosen per call)")
     args = parser.parse_args(argv)
     from engine.config import Config
     from engine.engine import Engine
     from engine.hardware import detect_hardware
 
-    parts = args.only or ["generation", "rag", "lanes", "abort"]
+    parts = args.only or ["generation", "rag", "lanes", "abort", "prefix"]
     with tempfile.TemporaryDirectory() as tmp:
         engine = Engine(Config(), Path(tmp))
         try:
@@ -294,6 +342,8 @@ def main(argv: list[str] | None = None) -> int:
                 report["rag"] = bench_rag(engine, 50 if args.quick else 200)
             if "lanes" in parts:
                 report["lanes"] = bench_lanes(engine, 4 if args.quick else 8)
+            if "prefix" in parts:
+                report["prefix"] = bench_prefix(engine, 3 if args.quick else 6, args.batch_threads)
             if "abort" in parts:
                 report["abort"] = bench_abort(engine, 2 if args.quick else 4)
         finally:

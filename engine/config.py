@@ -42,6 +42,7 @@ class Config:
     model_idle_unload_s: float = 900.0
     intra_op_threads: int = 0  # 0 = let the runtime choose (physical cores)
     llm_threads: int = 0  # 0 = half the physical cores, so scoring keeps the rest
+    llm_batch_threads: int = 0  # prompt evaluation; 0 = every core that is free at the time of the call
     embedding_threads: int = 1  # one thread: single-query RAG 2.3 ms vs 10 ms with two (bench)
     batch_size: int = 64
     max_item_chars: int = 2000  # longer items are cut, with a notice
@@ -62,6 +63,15 @@ def coerce_value(kind: str, raw: Any) -> Any:
     """Strict scalar coercion: a bool is not a number and 2.5 is not an int."""
     if kind == "str":
         return str(raw).strip()
+    if kind == "bool":
+        if isinstance(raw, bool):
+            return raw
+        word = str(raw).strip().lower()
+        if word in ("true", "1", "yes", "on"):
+            return True
+        if word in ("false", "0", "no", "off"):
+            return False
+        raise ValueError(raw)
     if isinstance(raw, bool):
         raise ValueError(raw)
     if kind == "int":
@@ -159,6 +169,32 @@ def _render(value: Any) -> str:
     if isinstance(value, str):
         return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
     return repr(value)
+
+
+def save_section(data_dir: Path, section: str, values: Mapping[str, Any]) -> Path:
+    """Replace the ``[section]`` table of config.toml with ``values`` (scalars), leaving the rest of
+    the file (other keys, other tables, the user's comments) as it was; written atomically.
+
+    tomlkit edits in place: a hand-written config keeps its comments and layout. A file that is not
+    valid TOML is refused (ConfigError) rather than overwritten, so nothing the user wrote is lost.
+    """
+    import tomlkit
+    from tomlkit.exceptions import TOMLKitError
+
+    path = Path(data_dir) / CONFIG_FILE_NAME
+    try:
+        document = tomlkit.parse(path.read_text(encoding="utf-8")) if path.is_file() else tomlkit.document()
+    except (TOMLKitError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path} is not valid TOML ({exc}); fix or remove it before saving settings") from None
+    table = tomlkit.table()
+    for key, value in values.items():
+        table.add(key, value)
+    document[section] = table
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(path.name + ".tmp")
+    temporary.write_text(tomlkit.dumps(document), encoding="utf-8")
+    os.replace(temporary, path)  # readers see the old file or the new one, never half of it
+    return path
 
 
 def save_config_file(data_dir: Path, config: Config) -> Path:

@@ -37,6 +37,7 @@ from typing import Callable, Iterable, Iterator, Sequence
 import numpy as np
 
 from engine.monitor import ProcessSampler
+from engine.wording import plural
 
 log = logging.getLogger(__name__)
 
@@ -311,7 +312,7 @@ class MemoryGuard:
             idle = tuple(m.key for m in models if at - m.last_used >= p.idle_after_s)
             if idle:
                 events.append(UnloadIdleModels(
-                    models=idle, message=f"unload {len(idle)} model(s) idle for over {p.idle_after_s:.0f} s", **extra))
+                    models=idle, message=f"unload {plural(len(idle), 'model')} idle for over {p.idle_after_s:.0f} s", **extra))
         if level >= 3 and models:
             heaviest = max(models, key=lambda m: m.estimate_mb)
             events.append(SwitchToLighterModel(

@@ -261,6 +261,10 @@ def link_duplicates(bundle: Path, min_size: int = 64 * 1024) -> tuple[int, list[
     """
     by_size: dict[int, list[Path]] = {}
     for path in sorted(internal_dir(bundle).rglob("*")):
+        # Model folders are never linked: the engine refuses a model file that is a link (a link
+        # out of a model folder is how a tampered file would get in); 1.0.0 and 1.1.0 share a tokenizer.
+        if "resources/models" in path.as_posix():
+            continue
         if path.is_file() and not path.is_symlink() and path.stat().st_size >= min_size:
             by_size.setdefault(path.stat().st_size, []).append(path)
     saved, links = 0, []

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import faulthandler
+import gc
 import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -15,6 +18,29 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
 ARTIFACTS = REPO_ROOT / "tests" / "artifacts"
+# Past this, a test is deadlocked where no Python code runs (a lock held across the GIL, a C call
+# that never returns): pytest-timeout's alarm cannot fire there. faulthandler's watchdog is a C
+# thread: it prints every thread's stack and ends the run, so a hang costs minutes, not the CI budget.
+WATCHDOG_S = int(os.environ.get("SIGNALDESK_TEST_WATCHDOG_S", "600"))
+_WATCHDOG_FILE = None  # the terminal's stderr, kept before any test's output capture
+
+
+def pytest_configure(config) -> None:
+    global _WATCHDOG_FILE
+    gc.disable()  # collections run between tests, on the main thread (below)
+    _WATCHDOG_FILE = os.fdopen(os.dup(sys.__stderr__.fileno()), "w")
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item, nextitem):
+    faulthandler.dump_traceback_later(WATCHDOG_S, exit=True, file=_WATCHDOG_FILE or sys.__stderr__)
+    try:
+        yield
+    finally:
+        faulthandler.cancel_dump_traceback_later()
+        # As in the app (app/gc_ui.py): cyclic garbage, a closed window's widgets among it, is
+        # collected here on the main thread, never by an engine thread that happens to allocate.
+        gc.collect()
 
 
 def db_with_demo_prices(folder: Path) -> Path:

@@ -1,1 +1,1 @@
-"""SignalDesk Qt widgets. Widgets talk to the engine only through ``app.worker.EngineClient``."""
+"""SignalDesk Qt widgets. Each panel talks to the engine only through its own feature(s) of ``app.bridge`` (operations and push feeds)."""

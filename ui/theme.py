@@ -7,6 +7,7 @@ platform palette for contrast; the pairs are still chosen per palette so they lo
 from __future__ import annotations
 
 from PySide6.QtGui import QColor, QGuiApplication, QPalette
+from PySide6.QtWidgets import QLabel
 
 
 def is_dark(palette: QPalette | None = None) -> bool:
@@ -38,6 +39,17 @@ MESSAGE_STYLES = {
     "warning": _BOX.format(fg="#422006", bg="#fef3c7", border="#f59e0b"),
     "error": _BOX.format(fg="#7f1d1d", bg="#fee2e2", border="#f87171"),
 }
+
+
+def show_message_in(label: QLabel, text: str, kind: str = "info") -> None:
+    """Show ``text`` in an inline message label styled for ``kind`` (info, warning, error); the kind is
+    also kept as the label's ``kind`` property, which tests and style sheets read."""
+    label.setText(text)
+    label.setStyleSheet(MESSAGE_STYLES.get(kind, MESSAGE_STYLES["info"]))
+    label.setProperty("kind", kind)
+    label.show()
+
+
 WARNING_BADGE = "color:#422006; background:#fde68a; border:1px solid #d97706; border-radius:3px; padding:0 6px;"
 ERROR_BADGE = "color:#ffffff; background:#b91c1c; border-radius:3px; padding:0 6px;"
 

@@ -7,7 +7,10 @@ part and reports ECE (15 equal-width bins of top-label confidence), MCE and mult
 before and after on the *other* part, so the "after" figures are never in-sample.
 
 ``--save`` also stores the fitted calibrator for the active model version (and the rows as
-labelled-file outcomes) in the data folder's database, where the desk applies it.
+labelled-file outcomes) in the data folder's database, where the desk applies it, if the
+acceptance rule the desk uses allows it (engine/calibration/acceptance.py): at least 300 rows,
+and out of fold a lower top-label Brier than the active calibrator (or the raw confidence) on
+the same rows. Otherwise nothing is saved, the reason is printed and the exit code is 1.
 """
 
 from __future__ import annotations
@@ -107,7 +110,7 @@ def run(args: argparse.Namespace) -> int:
         if report.cv:
             result["cv_ece"] = {k: round(v, 4) for k, v in report.cv.items()}
         if args.save:
-            result["saved_calibrator_id"] = _save(engine, evaluation, report, path)
+            result["saved_calibrator_id"], result["save_verdict"] = _save(engine, evaluation, report, path)
     finally:
         engine.close()
 
@@ -123,21 +126,33 @@ def run(args: argparse.Namespace) -> int:
         f = result["ece_noise_floor"]
         print(f"(a perfectly calibrated model would show ECE ~{f['mean']:.4f}, 95% under {f['p95']:.4f}, "
               f"on {result['n_report']} rows)")
+    if args.save and result["saved_calibrator_id"] is None:
+        print(f"calibrate: not saved: {result['save_verdict']['reason']}", file=err)
+        return EXIT_NOTHING_USABLE
     return EXIT_OK
 
 
-def _save(engine, evaluation, report, path: Path) -> int | None:
+def _save(engine, evaluation, report, path: Path) -> tuple[int | None, dict]:
+    """Store the calibrator if the acceptance rule allows it; (its id or None, the verdict)."""
+    from engine.calibration.acceptance import judge_fit
     from engine.calibration.service import CalibrationService
 
-    if engine.store is None:
-        return None
     service = CalibrationService(engine.store)
+    stored, active = service.active(evaluation.model_id, evaluation.model_version)
+    y = evaluation.labels
+    cal = report.calibrator
+    verdict = judge_fit(evaluation.probs, evaluation.probs.argmax(axis=1) == y, cal.method, cal.scheme, active,
+                        min_samples=service.policy.min_samples, labels=y,
+                        active_label=f"the active {stored.label}" if stored else "")
+    if not verdict.accepted:
+        return None, verdict.to_dict()
     origin = str(path.resolve())
     service.record_labelled(evaluation, origin, refit=False)
     metrics = report.metrics_dict()
     # The policy counts outcomes since the last fit; this fit saw the file's rows.
     metrics["outcomes_at_fit"] = service.repo.count_outcomes(evaluation.model_id, evaluation.model_version)
     metrics["origin"] = origin
+    metrics["acceptance"] = verdict.to_dict()
     saved = service.repo.save_calibrator(evaluation.model_id, evaluation.model_version, report.calibrator,
                                          report.n_fit, metrics, ["labelled_file"])
-    return saved.id
+    return saved.id, verdict.to_dict()

@@ -3,9 +3,12 @@
 The headline is scored by the sentiment model and stored like a pasted one (``--no-store`` to
 keep it out of the database), related stored signals and analyst notes are retrieved, and the
 local LLM writes a J6 structured signal (direction, confidence, sentiment, entities, events,
-timeframe, magnitude, rationale, cited ids) under a JSON-schema grammar. An answer that fails
-validation is retried once, then replaced by a deterministic template; either way the output
-is schema-valid and says which it was. Advice only: nothing is proposed, sized or executed.
+timeframe, magnitude, rationale, cited ids) under a JSON-schema grammar. Every answer is checked
+against its inputs (names and numbers must be in the headline or a cited source; conclusion,
+direction and fields must agree; a sentiment against the classifier's is marked). An answer that
+fails is retried once, then replaced by a deterministic evidence-based explanation; either way
+the output passed the checks and says which it was. Advice only: nothing is proposed, sized or
+executed. Faithfulness per model: ``python -m engine.evaluation.faithfulness``.
 
 ``--json`` prints ``{"signal": {...}, "chain": [...], "cited": [...], ...}``.
 """
@@ -47,7 +50,12 @@ def _print_text(x) -> None:
         print("Chain:")
         for i, step in enumerate(x.chain, 1):
             print(f"  {i}. {step['title']}: {step['text']}")
-    source = "template (language model answer not used)" if x.fallback_used else x.model_id
+    for check in x.checks:
+        mark = "ok" if check.passed else ("DISAGREES" if not check.blocking else "FAILED")
+        print(f"Check {check.name}: {mark} ({check.detail})")
+    source = "evidence-based explanation (language model answer not used)" if x.fallback_used else x.model_id
+    if x.model_source:
+        source += f"; model {x.model_id} {x.model_version}, {x.model_source}"
     print(f"Written by: {source}; status {x.status}; audit #{x.audit_id}; "
           f"{x.prompt_tokens} prompt + {x.completion_tokens} completion tokens; {x.latency_ms / 1000:.1f} s")
     print("Advice only: nothing was proposed, sized or executed.")
@@ -83,7 +91,8 @@ def run(args: argparse.Namespace) -> int:
         else:
             _print_text(x)
         if x.fallback_used:
-            print(f"explain: the template was used ({x.status}): {'; '.join(x.errors)[:300]}", file=sys.stderr)
+            print(f"explain: the evidence-based explanation was used ({x.status}): {'; '.join(x.errors)[:300]}",
+                  file=sys.stderr)
         return EXIT_OK
     except ValueError as exc:
         print(f"explain: {exc}", file=sys.stderr)

@@ -21,7 +21,7 @@ EXIT_OK, EXIT_USAGE = 0, 2
 def register(subparsers) -> None:
     p = subparsers.add_parser("features", help="the news feature vector (J8) of an asset",
                               description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("asset", metavar="ASSET", help="a ticker, e.g. ACME or $ACME")
+    p.add_argument("asset", metavar="ASSET", help="a ticker or company name, e.g. ACME, $SHEL or Tesla")
     p.add_argument("--json", action="store_true", help='print {"asset": ..., "features": {...}}')
     p.set_defaults(func=run)
 
@@ -34,7 +34,11 @@ def run(args: argparse.Namespace) -> int:
     from engine.news.pipeline import warm_cache
     from engine.store import DB_FILE_NAME, Store
 
-    asset = normalise_asset(args.asset)
+    from engine.entities import default_universe
+
+    # Signals carry canonical symbols (the entity linker's): "Tesla", "$SHEL" or "SHEL" name TSLA and SHEL.L.
+    company = default_universe().resolve(args.asset) if args.asset.strip() else None
+    asset = company.symbol if company is not None else normalise_asset(args.asset)
     if not asset:
         print("features: give an asset, e.g. ACME", file=sys.stderr)
         return EXIT_USAGE

@@ -13,9 +13,15 @@ replied with an entry id), duplicates (fed within ``news_dedupe_ttl_s``: a re-ru
 is missing), invalid rows. (The global ``signaldesk --redis URL ingest FILE`` is different: it
 scores locally and publishes the signals to Redis as the desk does.)
 
-Exit codes: 0 all readable items acknowledged and scored (or sent); 1 nothing readable, some items
-failed scoring (kept in the inbox with the error), or Redis went away midway; 2 usage error,
-undecodable file, or Redis unreachable (nothing sent).
+Items that fail scoring are retried with backoff while the command runs (``[news]`` max_retries,
+retry_backoff_s, max_attempts) and on the next run; after ``max_attempts`` they go to the
+dead-letter list: ``signaldesk ingest --failed`` lists it (attempts and last error),
+``--retry-failed`` puts those items back and scores them.
+
+Exit codes: 0 all readable items acknowledged and scored (or sent), and the dead-letter list is
+empty; 1 nothing readable, anything acknowledged left unscored (dead-lettered now or earlier:
+the summary says how many), or Redis went away midway; 2 usage error, undecodable file, or Redis
+unreachable (nothing sent).
 """
 
 from __future__ import annotations
@@ -26,6 +32,8 @@ import sys
 import time
 from pathlib import Path
 
+from engine.wording import plural
+
 EXIT_OK, EXIT_INCOMPLETE, EXIT_USAGE = 0, 1, 2
 PROBLEMS_SHOWN = 20
 
@@ -33,7 +41,7 @@ PROBLEMS_SHOWN = 20
 def register(subparsers) -> None:
     p = subparsers.add_parser("ingest", help="feed a file of headlines through the live-news pipeline",
                               description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("file", type=Path, metavar="FILE", help="a .csv, .jsonl/.ndjson or .txt file")
+    p.add_argument("file", type=Path, metavar="FILE", nargs="?", help="a .csv, .jsonl/.ndjson or .txt file")
     p.add_argument("--source", default=None, metavar="NAME",
                    help="source name for rows without their own (default file:<name>)")
     p.add_argument("--kind", choices=("news", "analyst", "social"), default="news",
@@ -41,6 +49,10 @@ def register(subparsers) -> None:
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
     p.add_argument("--redis", dest="feed_redis", metavar="URL", default=None,
                    help="feed the Redis news stream at URL for `signaldesk worker` instead of scoring here")
+    p.add_argument("--failed", action="store_true",
+                   help="list the dead-letter list: items acknowledged but not scored, with attempts and last error")
+    p.add_argument("--retry-failed", action="store_true",
+                   help="put the dead-lettered items back and score them now (with FILE: before the file)")
     p.set_defaults(func=run)
 
 
@@ -58,15 +70,24 @@ def usable_news_file(path: Path) -> bool:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.failed:
+        return list_failed(args)
+    if args.file is None and not args.retry_failed:
+        print("ingest: give a FILE (or --failed, --retry-failed)", file=sys.stderr)
+        return EXIT_USAGE
     if getattr(args, "feed_redis", None):
+        if args.file is None:
+            print("ingest: --redis needs a FILE to feed", file=sys.stderr)
+            return EXIT_USAGE
         return run_redis_feed(args)
     from app.runtime import build_engine
     from engine.config import ConfigError
+    from engine.news.pipeline import FileIngestReport
     from engine.textinput import InputDecodeError
 
     err = sys.stderr
-    path: Path = args.file
-    if not usable_news_file(path):
+    path: Path | None = args.file
+    if path is not None and not usable_news_file(path):
         return EXIT_USAGE
     try:
         engine = build_engine(args)
@@ -77,9 +98,11 @@ def run(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     interrupted = False
     try:
+        retried = pipeline.retry_failed() if args.retry_failed else 0
         pipeline.start()
         try:
-            report = pipeline.ingest_file(path, source=args.source, kind=args.kind)
+            report = (pipeline.ingest_file(path, source=args.source, kind=args.kind) if path is not None
+                      else FileIngestReport("", "", 0, 0, 0, 0, ()))
         except InputDecodeError as exc:
             print(f"ingest: {exc}", file=err)
             return EXIT_USAGE
@@ -88,6 +111,7 @@ def run(args: argparse.Namespace) -> int:
         except KeyboardInterrupt:
             interrupted = True
         stats = pipeline.stats()
+        inbox = pipeline.inbox.counts()
         publisher = engine.redis_publisher  # --redis URL (global) or [redis] url: signals also go to Redis
         redis_status = None
         if publisher is not None and not interrupted:
@@ -99,9 +123,11 @@ def run(args: argparse.Namespace) -> int:
     finally:
         engine.close()
     summary = {
-        "file": str(path), "source": report.source, "items": report.items, "accepted": report.accepted,
+        "file": str(path or ""), "source": report.source, "items": report.items, "accepted": report.accepted,
         "duplicates": report.duplicates, "invalid": len(report.problems), "scored": stats.scored,
         "resumed": stats.resumed, "failed": stats.failed, "dropped": stats.dropped, "refused": report.refused,
+        "retried": stats.retried, "retried_failed": retried, "dead_letters": inbox.failed,
+        "unscored": inbox.failed + stats.retrying,
         "events_embedded": stats.embedded, "elapsed_s": round(time.perf_counter() - started, 3),
         "problems": [{"line": p.line, "reason": p.reason} for p in report.problems[:PROBLEMS_SHOWN]],
     }
@@ -111,13 +137,14 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(summary))
     else:
-        print(f"ingest {path.name}: {report.items} item(s) read in {summary['elapsed_s']:.1f}s")
+        print(f"ingest {path.name if path else '(dead-letter list)'}: {report.items} item(s) read in "
+              f"{summary['elapsed_s']:.1f}s" + (f", {retried} dead-lettered item(s) put back" if retried else ""))
         print(f"  accepted    {report.accepted:>8}  (committed to the inbox)")
         print(f"  duplicates  {report.duplicates:>8}  (already in the inbox)")
         print(f"  invalid     {len(report.problems):>8}  (rows skipped)")
         resumed = f"  (incl. {stats.resumed} resumed from an earlier run)" if stats.resumed else ""
         print(f"  scored      {stats.scored:>8}{resumed}")
-        print(f"  failed      {stats.failed:>8}")
+        print(f"  failed      {stats.failed:>8}  (dead-lettered this run)")
         print(f"  dropped     {stats.dropped:>8}")
         if redis_status is not None:
             print(f"  {redis_status.message}")
@@ -128,9 +155,37 @@ def run(args: argparse.Namespace) -> int:
     if interrupted:
         print("ingest: interrupted; acknowledged items stay in the inbox and are scored on the next run", file=err)
         return EXIT_INCOMPLETE
-    if stats.failed or (report.items == 0):
+    if summary["unscored"]:
+        # Acknowledged means kept: say so whenever anything acknowledged is not scored.
+        print(f"ingest: {plural(summary['unscored'], 'acknowledged item')} not scored ({inbox.failed} in the dead-letter "
+              "list: `signaldesk ingest --failed` shows why, `--retry-failed` tries them again)", file=err)
+        return EXIT_INCOMPLETE
+    if report.items == 0 and not retried:
         return EXIT_INCOMPLETE
     return EXIT_OK
+
+
+def list_failed(args: argparse.Namespace) -> int:
+    """``ingest --failed``: the dead-letter list, oldest first. Exit 0 when it is empty, 1 otherwise."""
+    from app.runtime import data_dir_from_args
+    from engine.news.inbox import Inbox
+    from engine.store import DB_FILE_NAME, Store
+
+    store = Store(data_dir_from_args(args) / DB_FILE_NAME)
+    try:
+        failed = Inbox(store).failed()
+    finally:
+        store.close()
+    if args.json:
+        print(json.dumps([f.to_dict() for f in failed], ensure_ascii=False))
+    else:
+        for f in failed:
+            when = time.strftime("%Y-%m-%d %H:%M", time.localtime(f.failed_at)) if f.failed_at else "?"
+            print(f"#{f.id:<7} {f.source:<24.24} {f.attempts} attempt(s), last {when}: {f.error}")
+            print(f"         {f.text[:110]}")
+        print(f"ingest: {len(failed)} item(s) in the dead-letter list"
+              + ("; `signaldesk ingest --retry-failed` tries them again" if failed else ""))
+    return EXIT_INCOMPLETE if failed else EXIT_OK
 
 
 def run_redis_feed(args: argparse.Namespace) -> int:

@@ -35,7 +35,10 @@ def register(subparsers) -> None:
 
 
 def _date(ts: int) -> str:
-    return datetime.fromtimestamp(ts, tz=timezone.utc).strftime("%Y-%m-%d %H:%M").removesuffix(" 00:00")
+    try:
+        return datetime.fromtimestamp(ts, tz=timezone.utc).strftime("%Y-%m-%d %H:%M").removesuffix(" 00:00")
+    except (OverflowError, OSError, ValueError):  # a bar stored before times were bounded
+        return f"{ts} (out of range)"
 
 
 def _report(result) -> str:

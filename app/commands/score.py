@@ -3,28 +3,39 @@
 Input by extension: ``.csv`` (a ``text`` column; every other column is carried through),
 ``.jsonl`` (one object with ``text`` per line; other keys carried), ``.txt`` (one item per
 line). Output ``.csv`` or ``.jsonl`` with the carried columns plus ``label``, ``p_bearish``,
-``p_bullish``, ``p_neutral``, ``confidence`` and ``model``. Bad rows (no or empty text, a line
+``p_bullish``, ``p_neutral``, ``confidence``, ``model``, ``tickers`` (the linked companies: cashtags,
+exchange symbols and company names, as canonical symbols; a list, JSON-encoded in CSV), ``event``
+(the event class, ``category/subcategory``, as the live pipeline classifies it) and ``impact``. Bad rows (no or empty text, a line
 that is not a JSON object, undecodable bytes) are reported on stderr with their line numbers
 and skipped; the exit code is non-zero only when nothing at all could be scored.
+
+The file is streamed: read line by line, scored and written one batch at a time, so memory
+stays flat for any number of rows, with a progress bar and an ETA by bytes read. Any line size
+gets one message: a CSV or JSONL line over 1 MB is skipped, a TXT line that long is scored from
+its beginning, and every item is cut to ``max_item_chars`` before the model sees it (counted in
+the summary).
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
-import io
+import itertools
 import json
 import os
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 from engine.csvrows import csv_records
+from engine.textinput import MAX_LINE_BYTES, Line, iter_lines
+from engine.validation import strip_control
+from engine.wording import plural
 
 INPUT_FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".txt": "txt"}
 OUTPUT_FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl"}
-SCORE_COLUMNS = ("label", "p_bearish", "p_bullish", "p_neutral", "confidence", "model")
+SCORE_COLUMNS = ("label", "p_bearish", "p_bullish", "p_neutral", "confidence", "model", "tickers", "event", "impact")
 
 EXIT_OK = 0
 EXIT_NOTHING_SCORED = 1
@@ -38,11 +49,14 @@ class Row:
     carried: dict[str, Any]
 
 
-@dataclass
-class ParsedInput:
-    rows: list[Row] = field(default_factory=list)
-    bad: list[tuple[int, str]] = field(default_factory=list)  # (line, reason)
-    columns: list[str] = field(default_factory=list)  # carried columns, first-seen order
+@dataclass(frozen=True)
+class Bad:
+    line: int
+    reason: str
+    scored: bool = False  # a note about a row that was still scored (a line cut at the size limit)
+
+    def message(self, name: str) -> str:
+        return f"score: {name}:{self.line}: {'' if self.scored else 'skipped: '}{self.reason}"
 
 
 def register(subparsers) -> None:
@@ -58,101 +72,127 @@ def register(subparsers) -> None:
     p.set_defaults(func=run)
 
 
-def _has_undecodable(value: str) -> bool:
-    # surrogateescape maps each undecodable byte to U+DC80..U+DCFF.
-    return any("\udc80" <= ch <= "\udcff" for ch in value)
+def _too_long(line: Line) -> Bad:
+    return Bad(line.number, f"line is {line.describe_size()}, over the {MAX_LINE_BYTES // (1 << 20)} MB limit "
+                            "for one row")
 
 
-def _decode_lines(data: bytes) -> list[str]:
-    text = data.decode("utf-8", errors="surrogateescape")
-    if text.startswith("\ufeff"):
-        text = text[1:]
-    # Split on newlines only, so line numbers match what an editor shows.
-    return text.split("\n")
+def _rows_csv(lines: Iterator[Line], columns: list[str]) -> Iterator[Row | Bad]:
+    """CSV rows; ``columns`` receives the header (carried through) once it is read."""
+    pending: list[Bad] = []
 
+    def texts() -> Iterator[str]:
+        for line in lines:
+            if line.cut or line.text is None:
+                pending.append(_too_long(line) if line.cut else Bad(line.number, "undecodable bytes (not UTF-8)"))
+                yield "\n"  # keeps the reader's line count
+            else:
+                yield line.text + "\n"
 
-def _parse_csv(data: bytes) -> ParsedInput:
-    parsed = ParsedInput()
-    text = data.decode("utf-8", errors="surrogateescape").lstrip("\ufeff")
-    reader = csv.reader(io.StringIO(text, newline=""))
+    reader = csv.reader(texts())
     try:
-        header = next(reader)
+        header = [h.strip() for h in next(reader)]
     except StopIteration:
-        return parsed
-    if _has_undecodable("".join(header)):
-        parsed.bad.append((1, "header is not valid UTF-8"))
-        return parsed
-    header = [h.strip() for h in header]
+        return
+    except csv.Error as exc:
+        yield Bad(1, f"malformed CSV header ({exc})")
+        return
+    if pending:
+        yield Bad(1, "header is not valid UTF-8" if "UTF-8" in pending[0].reason else pending[0].reason)
+        return
     if "text" not in header:
-        parsed.bad.append((1, f"no 'text' column (columns: {', '.join(header) or 'none'})"))
-        return parsed
-    parsed.columns = list(header)
+        yield Bad(1, f"no 'text' column (columns: {', '.join(header)[:200] or 'none'})")
+        return
+    columns.extend(header)
     text_idx = header.index("text")
     for start, record, error in csv_records(reader):
+        yield from pending
+        pending.clear()
         if error:
-            parsed.bad.append((start, error))
+            yield Bad(start, error)
             continue
-        if any(_has_undecodable(f) for f in record):
-            parsed.bad.append((start, "undecodable bytes (not UTF-8)"))
-            continue
-        value = record[text_idx].strip() if text_idx < len(record) else ""
+        value = strip_control(record[text_idx]).strip() if text_idx < len(record) else ""
         if not value:
-            parsed.bad.append((start, "empty text"))
+            yield Bad(start, "empty text")
             continue
-        carried = {h: (record[i] if i < len(record) else "") for i, h in enumerate(header)}
-        parsed.rows.append(Row(start, value, carried))
-    return parsed
+        yield Row(start, value, {h: (record[i] if i < len(record) else "") for i, h in enumerate(header)})
+    yield from pending
 
 
-def _parse_jsonl(data: bytes) -> ParsedInput:
-    parsed = ParsedInput()
-    seen: dict[str, None] = {}
-    for n, line in enumerate(_decode_lines(data), start=1):
-        if not line.strip():
+def _json_object(line: Line) -> dict | Bad | None:
+    """The line's object, a Bad with the reason, or None for a blank line."""
+    if line.cut:
+        return _too_long(line)
+    if line.text is None:
+        return Bad(line.number, "undecodable bytes (not UTF-8)")
+    if not line.text.strip():
+        return None
+    try:
+        obj = json.loads(line.text)
+    except json.JSONDecodeError as exc:
+        return Bad(line.number, f"invalid JSON ({exc.msg})")
+    except RecursionError:
+        return Bad(line.number, "JSON nested too deeply")
+    return obj if isinstance(obj, dict) else Bad(line.number, "not a JSON object")
+
+
+def _rows_jsonl(lines: Iterator[Line], columns: list[str]) -> Iterator[Row | Bad]:
+    for line in lines:
+        obj = _json_object(line)
+        if obj is None:
             continue
-        if _has_undecodable(line):
-            parsed.bad.append((n, "undecodable bytes (not UTF-8)"))
-            continue
-        try:
-            obj = json.loads(line)
-        except json.JSONDecodeError as exc:
-            parsed.bad.append((n, f"invalid JSON ({exc.msg})"))
-            continue
-        if not isinstance(obj, dict):
-            parsed.bad.append((n, "not a JSON object"))
+        if isinstance(obj, Bad):
+            yield obj
             continue
         value = obj.get("text")
-        if not isinstance(value, str) or not value.strip():
-            parsed.bad.append((n, "missing or empty 'text'"))
-            continue
-        for key in obj:
-            seen.setdefault(key, None)
-        parsed.rows.append(Row(n, value.strip(), obj))
-    parsed.columns = list(seen)
-    return parsed
-
-
-def _parse_txt(data: bytes) -> ParsedInput:
-    parsed = ParsedInput(columns=["line", "text"])
-    lines = _decode_lines(data)
-    if lines and lines[-1] == "":
-        lines.pop()  # the final newline does not start another item
-    for n, line in enumerate(lines, start=1):
-        if _has_undecodable(line):
-            parsed.bad.append((n, "undecodable bytes (not UTF-8)"))
-            continue
-        value = line.strip()
+        value = strip_control(value).strip() if isinstance(value, str) else ""
         if not value:
-            parsed.bad.append((n, "empty line"))
+            yield Bad(line.number, "missing or empty 'text'")
             continue
-        parsed.rows.append(Row(n, value, {"line": n, "text": value}))
-    return parsed
+        yield Row(line.number, value, obj)
 
 
-def parse_input(path: Path) -> ParsedInput:
-    fmt = INPUT_FORMATS[path.suffix.lower()]
-    data = path.read_bytes()
-    return {"csv": _parse_csv, "jsonl": _parse_jsonl, "txt": _parse_txt}[fmt](data)
+def _rows_txt(lines: Iterator[Line], columns: list[str]) -> Iterator[Row | Bad]:
+    columns.extend(["line", "text"])
+    previous: Line | None = None
+    for line in lines:
+        if previous is not None:
+            yield from _txt_row(previous)
+        previous = line
+    if previous is not None and (previous.text or previous.cut):
+        yield from _txt_row(previous)  # the final newline does not start another item
+
+
+def _txt_row(line: Line) -> Iterator[Row | Bad]:
+    if line.text is None:
+        yield Bad(line.number, "undecodable bytes (not UTF-8)")
+        return
+    value = strip_control(line.text).strip()  # a line of NUL bytes is empty, not a headline
+    if not value:
+        yield Bad(line.number, "empty line")
+        return
+    if line.cut:
+        yield Bad(line.number, f"line is {line.describe_size()}; scored from its beginning (cut)", scored=True)
+    yield Row(line.number, value, {"line": line.number, "text": value})
+
+
+READERS = {"csv": _rows_csv, "jsonl": _rows_jsonl, "txt": _rows_txt}
+MAX_JSONL_COLUMNS = 1000  # CSV output of a JSONL file: keys beyond this many are left out (and said so)
+
+
+def jsonl_columns(path: Path) -> tuple[list[str], bool]:
+    """Keys of every object in a JSONL file in first-seen order (a first pass, for CSV output);
+    True when there were more than MAX_JSONL_COLUMNS."""
+    seen: dict[str, None] = {}
+    with open(path, "rb") as fh:
+        for line in iter_lines(fh):
+            obj = _json_object(line)
+            if isinstance(obj, dict):
+                for key in obj:
+                    if len(seen) >= MAX_JSONL_COLUMNS and key not in seen:
+                        return list(seen), True
+                    seen.setdefault(key, None)
+    return list(seen), False
 
 
 def _output_columns(carried: list[str]) -> list[str]:
@@ -161,9 +201,9 @@ def _output_columns(carried: list[str]) -> list[str]:
     return [f"input_{c}" if c in SCORE_COLUMNS else c for c in carried] + list(SCORE_COLUMNS)
 
 
-def _record(row: Row, signal, carried_cols: list[str]) -> dict[str, Any]:
+def _record(row: Row, signal, event, carried_cols: list[str]) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    for col in carried_cols:
+    for col in carried_cols or list(row.carried):  # JSONL output: each row's own keys
         key = f"input_{col}" if col in SCORE_COLUMNS else col
         out[key] = row.carried.get(col, "")
     p = signal.probs
@@ -174,6 +214,9 @@ def _record(row: Row, signal, carried_cols: list[str]) -> dict[str, Any]:
         "p_neutral": round(float(p[2]), 6),
         "confidence": round(float(signal.confidence), 6),
         "model": f"{signal.model_id}@{signal.model_version}",
+        "tickers": list(signal.entities),
+        "event": f"{event.category}/{event.subcategory}",
+        "impact": event.impact,
     })
     return out
 
@@ -206,44 +249,100 @@ def run(args: argparse.Namespace) -> int:
     if not in_path.is_file():
         print(f"score: no such file: {in_path}", file=err)
         return EXIT_USAGE
-
-    parsed = parse_input(in_path)
-    for line, reason in parsed.bad:
-        print(f"score: {in_path.name}:{line}: skipped: {reason}", file=err)
-    if not parsed.rows:
-        print(f"score: nothing to score in {in_path} ({len(parsed.bad)} bad row(s))", file=err)
-        return EXIT_NOTHING_SCORED
-
     from tqdm import tqdm
 
-    from app.runtime import build_engine
+    from app.runtime import build_engine, data_dir_from_args
+    from engine.config import ConfigError, load_config
+    from engine.news.config import load_news_config
+    from engine.news.events import EventClassifier
 
-    engine = build_engine(args)
-    status = engine.sentiment_status
-    if status.degraded:
-        print(f"score: warning: using fallback model {status.model_id}: {status.reason}", file=err)
+    in_fmt, out_fmt = INPUT_FORMATS[in_path.suffix.lower()], OUTPUT_FORMATS[out_path.suffix.lower()]
+    data_dir = data_dir_from_args(args)
+    max_chars = load_config(data_dir).max_item_chars
+    try:
+        news_config = load_news_config(data_dir)
+    except ConfigError as exc:
+        print(f"score: {exc}", file=err)
+        return EXIT_USAGE
+    counts = {"scored": 0, "bad": 0, "cut": 0}
+    columns, more_columns = jsonl_columns(in_path) if (in_fmt, out_fmt) == ("jsonl", "csv") else ([], False)
+    with open(in_path, "rb") as fh, tqdm(total=os.fstat(fh.fileno()).st_size, file=err, unit="B", unit_scale=True,
+                                         desc="scoring", disable=bool(args.quiet), mininterval=0.5) as bar:
 
-    fmt = OUTPUT_FORMATS[out_path.suffix.lower()]
+        def say(bad: Bad) -> None:
+            counts["bad"] += not bad.scored
+            bar.write(bad.message(in_path.name), file=err)
+
+        def progress() -> None:
+            bar.set_postfix(rows=counts["scored"], refresh=False)
+            bar.update(fh.tell() - bar.n)
+
+        rows = READERS[in_fmt](iter_lines(fh), [] if columns else columns)
+        first = _first_row(rows, say)  # the model loads only once there is something to score
+        if first is None:
+            print(f"score: nothing to score in {in_path} ({counts['bad']} bad row(s))", file=err)
+            return EXIT_NOTHING_SCORED
+        if more_columns:
+            bar.write(f"score: more than {MAX_JSONL_COLUMNS} distinct keys in {in_path.name}; the CSV keeps the "
+                      f"first {MAX_JSONL_COLUMNS} (a .jsonl output keeps every key)", file=err)
+        engine = build_engine(args)
+        status = engine.sentiment_status
+        if status.degraded:
+            bar.write(f"score: warning: using fallback model {status.model_id}: {status.reason}", file=err)
+        try:
+            # The live pipeline's classifier and settings, so a file scores to the same event classes.
+            classifier = EventClassifier(lambda: engine.models.acquire("embedding")[0],
+                                         mode=news_config.event_prototypes,
+                                         min_similarity=news_config.prototype_min_similarity)
+            _score_stream(engine, classifier, itertools.chain([first], rows), out_path, out_fmt, columns,
+                          max(1, args.batch_size), counts, say, progress)
+        finally:
+            engine.close()
+    if counts["cut"]:
+        print(f"score: {plural(counts['cut'], 'item')} longer than {max_chars:,} characters "
+              f"{'was' if counts['cut'] == 1 else 'were'} cut before scoring",
+              file=err)
+    print(f"score: {counts['scored']} scored, {counts['bad']} skipped -> {out_path} "
+          f"(model {status.model_id} {status.version})", file=err)
+    return EXIT_OK
+
+
+def _first_row(rows: Iterator[Row | Bad], say) -> Row | None:
+    for entry in rows:
+        if isinstance(entry, Bad):
+            say(entry)
+            continue
+        return entry
+    return None
+
+
+def _score_stream(engine, classifier, rows: Iterator[Row | Bad], out_path: Path, fmt: str, columns: list[str],
+                  batch: int, counts: dict, say, progress) -> None:
+    """Score and write one batch at a time: memory holds a batch, whatever the file's size.
+    The engine cuts each text to max_item_chars before its tokenizer sees it."""
     out_path.parent.mkdir(parents=True, exist_ok=True)
     tmp_path = out_path.with_name(out_path.name + ".part")
-    batch = max(1, int(args.batch_size))
     try:
         # Written to a side file and renamed, so a crash never leaves a half-written output.
-        with open(tmp_path, "w", encoding="utf-8", newline="") as fh:
-            writer = _Writer(fh, fmt, _output_columns(parsed.columns))
-            with tqdm(total=len(parsed.rows), file=err, unit="item", desc="scoring",
-                      disable=bool(args.quiet)) as bar:
-                for start in range(0, len(parsed.rows), batch):
-                    chunk = parsed.rows[start : start + batch]
-                    signals = engine.analyze_batch([r.text for r in chunk], source="cli", persist=False)
-                    for row, sig in zip(chunk, signals):
-                        writer.write(_record(row, sig, parsed.columns))
-                    bar.update(len(chunk))
+        with open(tmp_path, "w", encoding="utf-8", newline="") as out:
+            writer = _Writer(out, fmt, _output_columns(columns))
+            chunk: list[Row] = []
+            for entry in itertools.chain(rows, [None]):
+                if isinstance(entry, Bad):
+                    say(entry)
+                    continue
+                if entry is not None:
+                    chunk.append(entry)
+                if chunk and (entry is None or len(chunk) >= batch):
+                    texts = [r.text for r in chunk]
+                    signals = engine.analyze_batch(texts, source="cli", persist=False)
+                    for row, sig, event in zip(chunk, signals, classifier.classify(texts)):
+                        writer.write(_record(row, sig, event, columns))
+                    counts["cut"] += sum(sig.truncated for sig in signals)
+                    counts["scored"] += len(chunk)
+                    chunk = []
+                    progress()
         os.replace(tmp_path, out_path)
     finally:
         if tmp_path.exists():
             tmp_path.unlink()
-        engine.close()
-    print(f"score: {len(parsed.rows)} scored, {len(parsed.bad)} skipped -> {out_path} "
-          f"(model {status.model_id} {status.version})", file=err)
-    return EXIT_OK

@@ -14,8 +14,14 @@ prints its counts as JSON on stdout. Settings: the ``[redis]`` table of config.t
 ``SIGNALDESK_REDIS_<KEY>``; the flags below override them. README: "Operators: scaling out
 with Redis".
 
+Results are signed with the desk key: ``SIGNALDESK_REDIS_HMAC_KEY`` (hex), else the
+``redis-hmac.key`` file in this worker's data folder (copy the desk's, mode 0600). Without a
+key the worker refuses to start. Redis credentials: ``user:password@`` in the URL, or (kept out
+of the process list) ``SIGNALDESK_REDIS_USERNAME`` / ``SIGNALDESK_REDIS_PASSWORD``; TLS with
+``rediss://`` and ``SIGNALDESK_REDIS_TLS_CA_FILE``.
+
 Exit codes: 0 stopped cleanly; 1 Redis unreachable at start (after ``--wait`` seconds) or the
-engine failed; 2 usage or configuration error.
+engine failed; 2 usage or configuration error (including no desk key).
 """
 
 from __future__ import annotations
@@ -37,7 +43,7 @@ def register(subparsers) -> None:
     p = subparsers.add_parser("worker", help="score the shared Redis news stream (headless, scale-out)",
                               description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--redis", dest="worker_redis", metavar="URL", default=None,
-                   help="redis://[:password@]host:port/db (default: [redis] url or SIGNALDESK_REDIS_URL)")
+                   help="redis[s]://[user:password@]host:port/db (default: [redis] url or SIGNALDESK_REDIS_URL)")
     p.add_argument("--group", default=None, metavar="G", help="consumer group (default [redis] group, 'scorers')")
     p.add_argument("--consumer", default=None, metavar="NAME",
                    help="this worker's name in the group, unique per live worker (default host-pid)")
@@ -56,6 +62,7 @@ def run(args: argparse.Namespace) -> int:
     from engine.news.config import load_news_config
     from engine.redisbus.client import RedisUnavailable, connect, ping
     from engine.redisbus.config import load_redis_config, redact_url
+    from engine.redisbus.signing import desk_key
     from engine.redisbus.worker import StreamWorker
 
     err = sys.stderr
@@ -69,6 +76,7 @@ def run(args: argparse.Namespace) -> int:
                                    claim_min_idle_ms=args.claim_idle_ms)
         news_config = load_news_config(data_dir)
         engine_config = load_config(data_dir)
+        key = desk_key(config.hmac_key, data_dir, create=False)  # results are signed with it
     except ConfigError as exc:
         print(f"worker: {exc}", file=err)
         return EXIT_USAGE
@@ -95,7 +103,7 @@ def run(args: argparse.Namespace) -> int:
     except Exception as exc:
         print(f"worker: the engine failed to start: {exc}", file=err)
         return EXIT_FAILED
-    worker = StreamWorker(engine, config, consumer, news_config=news_config, client=client)
+    worker = StreamWorker(engine, config, consumer, news_config=news_config, client=client, key=key)
 
     def on_signal(signum, _frame) -> None:
         log.info("worker %s: %s received, finishing the batch in hand", consumer, signal.Signals(signum).name)

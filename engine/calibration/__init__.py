@@ -1,6 +1,6 @@
 """Confidence calibration per model version: metrics, calibrators, outcomes, refit policy.
 
-Why these choices (figures in the issue-7 report; reproduce with ``python -m engine.calibration.tfns``):
+Why these choices (figures in the issue-7 report; reproduce with ``python -m engine.training.calibrate``):
 
 - Metrics: ECE and MCE over 15 equal-width bins of top-label confidence (the model card's
   ``ece_15bin``), plus the multi-class Brier score, which also sees the non-top probabilities.
@@ -13,7 +13,7 @@ Why these choices (figures in the issue-7 report; reproduce with ``python -m eng
 - Fitted calibrators are JSON: isotonic thresholds, Platt coefficients, a temperature.
 
 Measured on finsent-minilm-l6 1.0.0, reported on all 2,388 rows of TFNS sent_valid.csv (used
-only to report; ``python -m engine.calibration.tfns``): raw ECE 0.036. Fitted on the 955-row dev
+only to report; ``python -m engine.training.calibrate``): raw ECE 0.036. Fitted on the 955-row dev
 split alone, ``auto`` picked Platt (top-label) and gave 0.030: 955 rows were too few to choose and
 fit reliably. Fitted on all 9,543 train rows, each scored by a model that never trained on it
 (5-fold cross-fitted copies of the recipe plus the dev split, ``engine.training.crossfit``),

@@ -16,6 +16,7 @@ from engine.calibration.calibrators import Calibrator, calibrator_from_dict
 from engine.calibration.outcomes import Outcome
 from engine.store import Store
 from engine.types import Signal
+from engine.users import current_user
 
 
 @dataclass(frozen=True)
@@ -63,12 +64,16 @@ class CalibrationRepository:
                 o.model_version, json.dumps(list(o.probs)), o.origin, json.dumps(dict(o.detail), default=float))
 
     def add_outcomes(self, outcomes: Sequence[Outcome]) -> list[int]:
-        """Insert in one transaction. An analyst verdict replaces that signal's earlier one."""
+        """Insert in one transaction. An analyst verdict replaces that signal's earlier one, and an
+        analyst label on a bare text (an imported file) the earlier label on the same text."""
         ids = []
         with self._tx() as conn:
             for o in outcomes:
-                if o.source == "analyst":
+                if o.source == "analyst" and o.signal_id is not None:
                     conn.execute("DELETE FROM outcomes WHERE source = 'analyst' AND signal_id = ?", (o.signal_id,))
+                elif o.source == "analyst":
+                    conn.execute("DELETE FROM outcomes WHERE source = 'analyst' AND signal_id IS NULL AND text = ?",
+                                 (o.text,))
                 cur = conn.execute(
                     f"INSERT INTO outcomes ({_OUTCOME_INSERT}) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
                     self._outcome_row(o))
@@ -118,6 +123,14 @@ class CalibrationRepository:
                            "GROUP BY model_id, model_version, source")
         return {(r[0], r[1], r[2]): int(r[3]) for r in rows}
 
+    def analyst_text_labels(self, texts: Sequence[str]) -> int:
+        """How many of ``texts`` already carry an analyst label of their own (no stored signal)."""
+        found = 0
+        for text in texts:
+            found += int(self._query("SELECT COUNT(*) FROM outcomes WHERE source = 'analyst' AND signal_id IS NULL "
+                                     "AND text = ?", (text,))[0][0])
+        return found
+
     def analyst_verdict(self, signal_id: int) -> Outcome | None:
         rows = self._query(f"SELECT {_OUTCOME_COLS} FROM outcomes WHERE source = 'analyst' AND signal_id = ?",
                            (signal_id,))
@@ -126,11 +139,7 @@ class CalibrationRepository:
         return self._outcome(rows[0])
 
     def signal(self, signal_id: int) -> Signal | None:
-        # Store has no get-by-id yet; this reads the same columns with the Store's row mapper.
-        from engine.store import _SIGNAL_COLUMNS, _row_to_signal
-
-        rows = self._query(f"SELECT {_SIGNAL_COLUMNS} FROM signals WHERE id = ?", (int(signal_id),))
-        return _row_to_signal(rows[0]) if rows else None
+        return self.store.get_signal(signal_id)
 
     # --- calibrators ---------------------------------------------------------------------
     def save_calibrator(self, model_id: str, model_version: str, calibrator: Calibrator, n: int,
@@ -152,6 +161,27 @@ class CalibrationRepository:
     def _cal(r: tuple) -> StoredCalibrator:
         return StoredCalibrator(r[0], r[1], r[2], r[3], r[4], json.loads(r[5]), r[6], r[7], json.loads(r[8]),
                                 tuple(json.loads(r[9])))
+
+    # --- audit -------------------------------------------------------------------------
+    def audit(self, model_id: str, model_version: str, action: str, method: str, scheme: str,
+              calibrator_id: int | None, active_before: StoredCalibrator | None, figures: dict[str, Any],
+              who: str = "") -> None:
+        """One append-only row: a refit accepted, refused, or confirmed over a refusal by ``who``."""
+        with self._tx() as conn:
+            conn.execute(
+                "INSERT INTO calibration_audit (at, who, action, model_id, model_version, method, scheme, "
+                "calibrator_id, active_before, figures) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                (time.time(), who or current_user(), action, model_id, model_version, method, scheme, calibrator_id,
+                 active_before.label if active_before else "", json.dumps(figures, default=float)))
+
+    def audit_entries(self, model_id: str | None = None) -> list[dict[str, Any]]:
+        sql = ("SELECT id, at, who, action, model_id, model_version, method, scheme, calibrator_id, active_before, "
+               "figures FROM calibration_audit")
+        rows = self._query(sql + (" WHERE model_id = ?" if model_id else "") + " ORDER BY id",
+                           (model_id,) if model_id else ())
+        keys = ("id", "at", "who", "action", "model_id", "model_version", "method", "scheme", "calibrator_id",
+                "active_before", "figures")
+        return [{**dict(zip(keys, r)), "figures": json.loads(r[10])} for r in rows]
 
     def active_calibrator(self, model_id: str, model_version: str) -> StoredCalibrator | None:
         """The newest calibrator for exactly this model version (another version's never applies)."""

@@ -13,12 +13,14 @@ from __future__ import annotations
 import json
 import logging
 import threading
+import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
 import numpy as np
 
+from engine.calibration.acceptance import FitRefused, FitVerdict, judge_fit
 from engine.calibration.calibrators import Calibrator, calibrator_from_dict, make_calibrator
 from engine.calibration.fitting import choose_calibrator, out_of_fold
 from engine.calibration.labelled import LabelledEvaluation
@@ -33,7 +35,7 @@ from engine.calibration.outcomes import Outcome, analyst_outcome, labelled_outco
 from engine.calibration.policy import RefitPolicy
 from engine.calibration.repository import CalibrationRepository, StoredCalibrator
 from engine.sentiment.base import LABELS
-from engine.store import Store
+from engine.store import Store, shown_confidences
 from engine.types import Signal
 
 log = logging.getLogger(__name__)
@@ -110,7 +112,7 @@ class OutcomeReport:
 def shipped_calibration(model_id: str, model_version: str) -> dict[str, Any] | None:
     """The calibration record a shipped model's manifest carries for exactly this version, if any.
 
-    Written by ``python -m engine.calibration.tfns --update-artifact`` as ``calibration.shipped``:
+    Written by ``python -m engine.training.calibrate --update-artifact`` as ``calibration.shipped``:
     ``{"calibrator": <calibrator JSON>, "n_fit": ..., "fit_set": ..., ...}``.
     """
     from engine.resources import models_dir
@@ -140,6 +142,9 @@ class CalibrationService:
         self.n_bins = n_bins
         self._cache: dict[tuple[str, str], tuple[StoredCalibrator | None, Calibrator | None]] = {}
         self._lock = threading.Lock()
+        # (model_id, version) -> (outcome count, verdict) of the last refit refused by the
+        # acceptance rule: the policy waits every_n more outcomes before trying again.
+        self._refused: dict[tuple[str, str], tuple[int, FitVerdict]] = {}
 
     # --- applying ----------------------------------------------------------------------------
     def active(self, model_id: str, model_version: str) -> tuple[StoredCalibrator | None, Calibrator | None]:
@@ -192,11 +197,18 @@ class CalibrationService:
         return out  # type: ignore[return-value]
 
     def attach(self, signals: Sequence[Signal]) -> list[Signal]:
-        """The signals with their model version's calibrated view attached; raw fields stay as stored."""
+        """The signals with their model version's current calibrated view attached, and what each
+        stored one was first shown with (``first_shown``, never rewritten); raw fields stay as stored."""
         if not signals:
             return list(signals)
-        return [replace(s, calibrated_probs=v.probs, calibrated_confidence=v.confidence, calibrator=v.calibrator)
-                if v.calibrator else s for s, v in zip(signals, self.calibrate(signals))]
+        viewed = [replace(s, calibrated_probs=v.probs, calibrated_confidence=v.confidence, calibrator=v.calibrator)
+                  if v.calibrator else s for s, v in zip(signals, self.calibrate(signals))]
+        missing = [s.id for s in viewed if s.id is not None and s.first_shown is None]
+        if not missing:
+            return viewed
+        shown = shown_confidences(self.repo.store, missing)
+        return [replace(s, first_shown=shown[s.id]) if s.first_shown is None and s.id in shown else s
+                for s in viewed]
 
     # --- recording -----------------------------------------------------------------------
     def record(self, outcomes: Sequence[Outcome], refit: bool = True) -> list[StoredCalibrator]:
@@ -231,25 +243,48 @@ class CalibrationService:
     def _count(self, model_id: str, model_version: str) -> int:
         return self.repo.count_outcomes(model_id, model_version, self.sources)
 
+    def _last_attempt(self, model_id: str, model_version: str, stored: StoredCalibrator | None) -> int | None:
+        """Outcomes at the last fit, or at the last refused one if that came later."""
+        last = stored.metrics.get("outcomes_at_fit") if stored else None
+        refused = self._refused.get((model_id, model_version))
+        return max(last or 0, refused[0]) if refused else last
+
     def status(self, model_id: str, model_version: str) -> CalibrationStatus:
         stored, _ = self.active(model_id, model_version)
         n = self._count(model_id, model_version)
-        last = stored.metrics.get("outcomes_at_fit") if stored else None
+        last = self._last_attempt(model_id, model_version, stored)
         by_source = {src: c for (mid, ver, src), c in self.repo.outcome_counts().items()
                      if mid == model_id and ver == model_version}
+        explanation = self.policy.explain(n, last)
+        verdict = self.last_refusal(model_id, model_version)
+        if verdict is not None:
+            explanation += f"; the last refit was refused ({verdict.reason})"
         return CalibrationStatus(model_id, model_version, n, by_source, stored, self.policy.due(n, last),
-                                 self.policy.next_at(n, last), self.policy.explain(n, last))
+                                 self.policy.next_at(n, last), explanation)
+
+    def last_refusal(self, model_id: str, model_version: str) -> FitVerdict | None:
+        """Why the last refit of this version was not saved (None when none was refused)."""
+        refused = self._refused.get((model_id, model_version))
+        return refused[1] if refused else None
 
     def maybe_refit(self, model_id: str, model_version: str) -> StoredCalibrator | None:
+        """The policy's automatic refit: None when not due, too few outcomes, or refused."""
         stored, _ = self.active(model_id, model_version)
-        last = stored.metrics.get("outcomes_at_fit") if stored else None
-        if not self.policy.due(self._count(model_id, model_version), last):
+        if not self.policy.due(self._count(model_id, model_version), self._last_attempt(model_id, model_version, stored)):
             return None
-        return self.refit(model_id, model_version)
+        try:
+            return self.refit(model_id, model_version)
+        except FitRefused:
+            return None  # recorded by refit; tried again after every_n more outcomes
 
     def refit(self, model_id: str, model_version: str, method: str | None = None,
-              scheme: str | None = None) -> StoredCalibrator | None:
-        """Fit from this version's outcomes and make it active; None when there are too few."""
+              scheme: str | None = None, *, confirmed_by: str = "") -> StoredCalibrator | None:
+        """Fit from this version's outcomes and make it active; None when there are too few.
+        Raises FitRefused (a ValueError saying why) when the fit is not better, out of fold, than
+        the active view (engine/calibration/acceptance.py); the active calibrator then stays.
+
+        ``confirmed_by``: an operator who saw both reliability diagrams (the verdict carries them)
+        and makes a refused fit active anyway; audited as ``confirmed`` with their name and figures."""
         outcomes = self.repo.outcomes(model_id, model_version, self.sources)
         if len(outcomes) < self.policy.min_samples:
             return None
@@ -269,17 +304,31 @@ class CalibrationService:
         cal = make_calibrator(method, scheme)
         if cal.scheme == "top_label":
             # Right/wrong is all a top-label map needs, so every outcome counts, labelled or not.
+            used = outcomes
             cal.fit_correctness(p_all.max(axis=1), [o.correct for o in outcomes])  # type: ignore[attr-defined]
-            n_fit = len(outcomes)
         elif enough_labels:
+            used = labelled
             cal.fit(p_lab, y_lab)
-            n_fit = len(labelled)
         else:
             log.info("calibration %s %s: %s/%s needs %d labelled outcomes of each class, have %d",
                      model_id, model_version, method, scheme, self.policy.min_samples, len(labelled))
             return None
+        n_fit = len(used)
+        active_before = self.active(model_id, model_version)[0]
+        try:
+            verdict = self._judge(model_id, model_version, outcomes, used, cal)
+            action = "accepted"
+        except FitRefused as refused:
+            self.repo.audit(model_id, model_version, "refused", cal.method, cal.scheme, None, active_before,
+                            refused.verdict.to_dict(), confirmed_by)
+            if not confirmed_by:
+                raise
+            verdict, action = refused.verdict, "confirmed"
+            self._refused.pop((model_id, model_version), None)
         metrics: dict[str, Any] = {"outcomes_at_fit": self._count(model_id, model_version), "cv_ece": cv,
-                                   "by_source": _count_sources(outcomes)}
+                                   "by_source": _count_sources(outcomes), "acceptance": verdict.to_dict()}
+        if action == "confirmed":
+            metrics["confirmed"] = {"by": confirmed_by, "at": time.time(), "over": verdict.reason}
         if enough_labels:
             # Before/after on rows the calibrator did not see (out-of-fold), so the figures are honest.
             oof = out_of_fold(p_lab, y_lab, cal.method, cal.scheme)
@@ -292,10 +341,34 @@ class CalibrationService:
             }
         saved = self.repo.save_calibrator(model_id, model_version, cal, n_fit, metrics,
                                           sorted({o.source for o in outcomes}))
+        self.repo.audit(model_id, model_version, action, cal.method, cal.scheme, saved.id, active_before,
+                        verdict.to_dict(), confirmed_by)
         with self._lock:
             self._cache[(model_id, model_version)] = (saved, cal)
-        log.info("calibration %s %s: fitted %s on %d outcomes", model_id, model_version, saved.label, n_fit)
+        log.info("calibration %s %s: fitted %s on %d outcomes%s", model_id, model_version, saved.label, n_fit,
+                 f", confirmed by {confirmed_by} over the acceptance rule" if action == "confirmed" else "")
         return saved
+
+    def _judge(self, model_id: str, model_version: str, outcomes: list[Outcome], used: list[Outcome],
+               cal: Calibrator) -> FitVerdict:
+        """The acceptance rule (engine/calibration/acceptance.py) against the active view; raises
+        FitRefused (and remembers it) when the new fit may not replace it."""
+        stored, active = self.active(model_id, model_version)
+        fitted_on = int(stored.metrics.get("outcomes_at_fit") or 0) if stored else 0
+        seen = {id(o) for o in outcomes[:fitted_on]}  # the active calibrator's own rows (recording order)
+        labelled = all(o.label is not None for o in used)
+        labels = [LABELS.index(o.label) for o in used] if labelled else None  # type: ignore[arg-type]
+        verdict = judge_fit([o.probs for o in used], [o.correct for o in used], cal.method, cal.scheme, active,
+                            min_samples=self.policy.min_samples, labels=labels,
+                            active_label=f"the active {stored.label}" if stored else "",
+                            compare_from=sum(id(o) in seen for o in used))
+        if not verdict.accepted:
+            self._refused[(model_id, model_version)] = (self._count(model_id, model_version), verdict)
+            log.info("calibration %s %s: %s/%s refused: %s", model_id, model_version, cal.method, cal.scheme,
+                     verdict.reason)
+            raise FitRefused(verdict)
+        self._refused.pop((model_id, model_version), None)
+        return verdict
 
     def report(self, model_id: str, model_version: str, sources: Sequence[str] | None = None) -> OutcomeReport | None:
         """Reliability before/after the active calibrator on stored labelled outcomes (a panel view).

@@ -13,7 +13,8 @@ import numpy as np
 import onnxruntime as ort
 from tokenizers import Tokenizer
 
-from engine.manifest import ModelIntegrityError, load_verified
+from engine.onnx_feeds import padded_feeds
+from engine.manifest import ModelIntegrityError, load_verified, model_file
 from engine.resources import models_dir
 
 DEFAULT_EMBEDDING_MODEL = "minilm-l6-embed"
@@ -37,7 +38,7 @@ class OnnxEmbedder:
         opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         opts.intra_op_num_threads = max(0, int(intra_op_threads))
         opts.inter_op_num_threads = 1
-        self._session = ort.InferenceSession(str(model_dir / "model.onnx"), opts,
+        self._session = ort.InferenceSession(model_file(manifest, "model.onnx"), opts,
                                              providers=["CPUExecutionProvider"])
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
@@ -50,13 +51,5 @@ class OnnxEmbedder:
         order = np.argsort([len(r) for r in ids], kind="stable")  # less padding per batch
         for start in range(0, n, self.batch_size):
             sel = order[start:start + self.batch_size]
-            rows = [ids[i] for i in sel]
-            width = max(len(r) for r in rows)
-            input_ids = np.zeros((len(rows), width), dtype=np.int64)
-            mask = np.zeros((len(rows), width), dtype=np.int64)
-            for i, r in enumerate(rows):
-                input_ids[i, :len(r)] = r
-                mask[i, :len(r)] = 1
-            feeds = {"input_ids": input_ids, "attention_mask": mask}
-            out[sel] = self._session.run(["embedding"], feeds)[0]
+            out[sel] = self._session.run(["embedding"], padded_feeds([ids[i] for i in sel]))[0]
         return out

@@ -1,30 +1,38 @@
-"""The idea book: propose trade ideas from signals, review them, keep every decision.
+"""The idea book: one idea per asset and horizon from the evidence on it, reviewed by a person.
 
-``IdeaBook(db)`` works on the shared ``signaldesk.db`` (a path, or the engine's Store) with
-a connection of its own. Ideas are advice: nothing here places, routes or sends an order.
+``IdeaBook(db)`` works on the shared ``signaldesk.db`` (a path, or the engine's Store) with a
+connection of its own. Ideas are advice: nothing here places, routes or sends an order.
 
-Proposing: a stored, directional signal whose classifier confidence reaches
-``idea_min_confidence`` yields one idea per ticker in its ``entities`` that has market
-data, routed by regime (:mod:`engine.ideas.routing`), sized (:mod:`engine.risk.sizing`) and
-frozen as a snapshot. Market data and headlines are taken as of the signal's arrival (bars
-that had closed by then, headlines received by then), so replayed news never sees the
-future. The same (signal, symbol) is never proposed twice. Everything not proposed comes
-back in ``skipped`` with a reason.
+Proposing (``propose``, and ``propose_from_signals`` for the assets a batch names): for each
+asset, the stored headlines naming it in the last ``max_evidence_age_hours`` are checked,
+deduplicated, decayed and ranked (:mod:`engine.ideas.evidence`); with the asset's regime and
+risk as of now (bars that had closed by then) they give a sized candidate or the reason there
+is none (:mod:`engine.ideas.view`). Then, in one write transaction per asset:
 
-Confidence: wherever the idea logic reads the classifier's confidence (the threshold, the win
-probability for sizing, the ranking blend) it reads the calibrated one
-(``Signal.shown_confidence``) when the signal's model version has a calibrator, so a model
-that says 0.9 but is right 0.7 of the time is sized as 0.7. The raw figure is kept beside it:
-in the idea's ``raw_confidence`` column and in the snapshot.
+- no open idea: a candidate opens one (revision 1); otherwise the asset is skipped with why;
+- an open idea and a candidate in its direction: when what the decision depends on changed
+  (new or expired headlines, a new bar, other settings) a new immutable revision records what
+  changed and why; when nothing did, nothing is written (proposing again is idempotent);
+- an open idea and a candidate the other way: the idea is closed as reversed and the opposite
+  one opened, linked to it (``flipped_from``); the database refuses a long and a short open;
+- an open idea and no candidate: it is closed with the reason (faded, expired, no strategy).
 
-Reviewing: approve; reject (note required); edit the size within the idea's limit (note
-required). Approval also checks the regime leverage cap against the gross exposure of
-ideas already approved. Every decision and every proposal is a row in ``idea_audit``,
-which triggers make append-only.
+Confidence: the win probability of a follow-the-news idea is the weighted mean calibrated
+confidence of the headlines behind it (``Signal.shown_confidence``: calibrated when the
+signal's model version has a calibrator), so a model that says 0.9 but is right 0.7 of the
+time is sized as 0.7. The raw figure is kept beside it. An LLM's opinion only moves the
+blended ranking confidence; sizes, limits and states never read it.
+
+Reviewing: approve or edit the newest revision of an open idea; reject any revision not yet
+rejected (a note is required to reject or edit). Approval checks the regime leverage cap
+against the exposure of what else is approved. Every proposal and decision is a row in
+``idea_audit``; every opening, revision and closing a row in ``idea_events``; triggers make
+both append-only and revisions immutable.
 """
 
 from __future__ import annotations
 
+import collections
 import csv
 import hashlib
 import json
@@ -36,64 +44,64 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable, Iterable, Mapping, Sequence
 
-from engine import __version__
-from engine.ideas.blend import LlmOpinion, blend_confidence
-from engine.ideas.model import (ALLOWED_FROM, DECISIONS, NOTE_REQUIRED, STATES, AuditEntry,
-                                ProposalResult, Skipped, TradeIdea)
-from engine.ideas.routing import NoRoute, Route, route
+from engine.calibration.service import CalibrationService
+import engine.ideas.records as records
+from engine.ideas.blend import LlmOpinion
+from engine.ideas.evidence import AssetEvidence, Headline, gather
+from engine.ideas.model import (ALLOWED_FROM, DECISIONS, NOTE_REQUIRED, STATES, AssetIdea, AuditEntry,
+                                IdeaChange, IdeaEvent, ProposalResult, Skipped, TradeIdea)
+from engine.ideas.revision import blend, build_snapshot, canonical_json, changes, evidence_key
+from engine.ideas.routing import regime_words
+from engine.ideas.view import Candidate, NoIdea, evaluate, horizon_of
 from engine.market.db import Database, DbRef
 from engine.market.features import InsufficientData
 from engine.market.prices import MarketData, normalise_symbol
+from engine.news.config import NewsConfig
+from engine.news.events import classify_by_rules
 from engine.risk.config import RiskConfig
 from engine.risk.portfolio import Position, PortfolioView, portfolio_view
-from engine.risk.sizing import SizingError, SizingRequest, SizingResult, size_position
-from engine.risk.symbol import SymbolRisk, assess_symbol, history_bars
+from engine.risk.symbol import UnknownSymbol, assess_symbol, history_bars
+from engine.store import Store
 from engine.types import Signal
 
-# 2: confidence.classifier is the calibrated confidence when a calibrator existed;
-#    confidence.classifier_raw / value_raw / calibrator keep the raw side.
-SNAPSHOT_SCHEMA = 2
 NOTICE = "Trade ideas are advice for human review. Nothing was sent to a broker or executed."
-
-_IDEA_COLUMNS = ("id, created_at, signal_id, symbol, direction, strategy, regime, confidence, "
-                 "risk_level, risk_score, proposed_size, size_limit, entry, stop_loss, take_profit, "
-                 "snapshot, snapshot_sha256, state, size, updated_at, raw_confidence, calibrator")
-_AUDIT_COLUMNS = "id, idea_id, at, action, from_state, to_state, size_before, size_after, note, actor"
-_INSERT_IDEA = (f"INSERT INTO ideas ({_IDEA_COLUMNS.removeprefix('id, ')}) "
-                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)")
-_INSERT_AUDIT = (f"INSERT INTO idea_audit ({_AUDIT_COLUMNS.removeprefix('id, ')}) "
-                 "VALUES (?,?,?,?,?,?,?,?,?)")
 _SIZE_EPSILON = 1e-12  # float slack when comparing a size with its limit
+LIST_STATUSES = ("open", "closed", "legacy", "all")
+CATEGORY_CACHE = 100_000  # pasted headlines whose event class is remembered
+
+__all__ = ["DecisionError", "IdeaBook", "NOTICE", "canonical_json"]
 
 
 class DecisionError(ValueError):
     """A review decision was refused; the message says why and nothing was changed."""
 
 
-def canonical_json(data: object) -> str:
-    # allow_nan=False: a NaN in a snapshot is a bug upstream; refuse it rather than store it.
-    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
-
-
 class IdeaBook:
     def __init__(self, db: DbRef, *, config: RiskConfig | None = None, tolerance: str = "medium",
-                 actor: str = "analyst", calibrate: Callable[[Signal], float] | None = None,
-                 clock: Callable[[], float] = time.time) -> None:
+                 actor: str = "analyst", attach: Callable[[Sequence[Signal]], list[Signal]] | None = None,
+                 news: NewsConfig | None = None, clock: Callable[[], float] = time.time) -> None:
+        """``attach`` gives stored signals their model version's calibrated view (the engine's
+        ``with_calibration``); by default a CalibrationService on this database does it."""
         self.config = config or RiskConfig()
         self.config.base_fraction(tolerance)  # fail now on an unknown tolerance
         self.tolerance = tolerance
         self.actor = actor
-        # The win probability for follow-the-news sizing: the calibrated confidence when the
-        # signal carries one (P(label is right) per the model version's calibrator), else the
-        # raw one; sizing caps it at max_win_probability either way.
-        self._calibrate = calibrate or (lambda signal: float(signal.shown_confidence))
+        self.news = news or NewsConfig()
         self._clock = clock
-        self._db = Database(db)
-        self.market = MarketData(db)
+        self._own_store = None if isinstance(db, Store) else Store(Path(db))
+        store = db if isinstance(db, Store) else self._own_store
+        self._db = Database(store)
+        self.market = MarketData(store)
+        self._attach = attach or CalibrationService(store).attach
+        # Event class by signal id for pasted headlines (the rules cost ~0.3 ms each; each pass
+        # would otherwise classify the whole window again). Bounded: oldest forgotten first.
+        self._categories: collections.OrderedDict[int, str] = collections.OrderedDict()
 
     def close(self) -> None:
         self.market.close()
         self._db.close()
+        if self._own_store is not None:
+            self._own_store.close()
 
     def __enter__(self) -> "IdeaBook":
         return self
@@ -130,204 +138,242 @@ class IdeaBook:
 
     def propose_from_signals(self, signals: Iterable[Signal], *,
                              llm: Mapping[int, LlmOpinion] | None = None) -> ProposalResult:
-        signals = list(signals)
-        # Without explicit opinions, use what the slow lane already concluded about these signals.
-        llm = dict(llm) if llm is not None else self.stored_llm_opinions(
-            [s.id for s in signals if s.id is not None])
-        skipped: list[Skipped] = []
-        candidates: list[tuple[Signal, str, dict, Route, SymbolRisk, SizingResult, float, float]] = []
-        assessed: dict[tuple[str, float], SymbolRisk | Exception] = {}
-        exposure = self.gross_exposure()
-
-        def news_of(symbol: str, until: float) -> list[Signal]:
-            return [s for s in signals if s.received_at <= until and symbol in {e.upper() for e in s.entities}]
-
+        """Propose for every asset the signals name, from all the evidence stored on each; the
+        signals given are used as given (e.g. with their calibrated view attached)."""
+        given: dict[int, Signal] = {}
+        unstored: list[Skipped] = []
+        symbols: set[str] = set()
         for signal in signals:
-            reason = self._unusable(signal)
-            if reason:
-                skipped.append(Skipped(signal.id, None, reason))
+            if signal.id is None:
+                unstored.append(Skipped(None, None, "signal is not stored (no id), so an idea could not point "
+                                                    "back to it"))
                 continue
-            for raw in signal.entities:
-                try:
-                    symbol = normalise_symbol(raw)
-                except ValueError:
-                    skipped.append(Skipped(signal.id, raw, f"{raw!r} is not a symbol"))
-                    continue
-                if not self.market.has_data(symbol):
-                    skipped.append(Skipped(signal.id, symbol, f"no market data for {symbol}"))
-                    continue
-                # As of the signal's arrival: no later bars, no later headlines (replayed
-                # news must not see the future).
-                key = (symbol, signal.received_at)
-                if key not in assessed:
-                    news = news_of(symbol, signal.received_at)
-                    try:
-                        assessed[key] = assess_symbol(self.market, symbol, self.config, news,
-                                                      as_of=signal.received_at)
-                    except InsufficientData as exc:
-                        assessed[key] = exc
-                state = assessed[key]
-                if isinstance(state, Exception):
-                    skipped.append(Skipped(signal.id, symbol, str(state)))
-                    continue
-                try:
-                    chosen = route(state.regime.name, signal.label, state.features, self.config)
-                    win_p = (self._calibrate(signal) if chosen.strategy == "follow_news"
-                             else self.config.fade_win_probability)
-                    sizing = size_position(SizingRequest(
-                        direction=chosen.direction, entry=state.features.close, atr=state.features.atr,
-                        realized_vol=state.features.realized_vol, ma_gap=state.features.ma_gap,
-                        regime=state.regime.name, win_probability=win_p, tolerance=self.tolerance,
-                        current_exposure=exposure), self.config)
-                except (NoRoute, SizingError) as exc:
-                    skipped.append(Skipped(signal.id, symbol, str(exc)))
-                    continue
-                if sizing.fraction <= 0:
-                    skipped.append(Skipped(signal.id, symbol, f"size is zero ({sizing.binding}: "
-                                                              f"{_zero_reason(sizing)})"))
-                    continue
-                opinion = llm.get(signal.id) if signal.id is not None else None
-                blended, raw_blended = self._blend(signal, opinion)
-                news_ids = sorted({s.id for s in news_of(symbol, signal.received_at) if s.id is not None})
-                snapshot = self._snapshot(signal, symbol, news_ids, opinion, blended, chosen, state, sizing)
-                candidates.append((signal, symbol, snapshot, chosen, state, sizing, blended["value"],
-                                   raw_blended))
-        ideas, more_skipped = self._store_proposals(candidates)
-        return ProposalResult(tuple(ideas), tuple(skipped + more_skipped))
+            given[signal.id] = signal
+            symbols.update(str(e) for e in signal.entities)
+        result = self.propose(symbols, llm=llm, given=given)
+        return ProposalResult(result.ideas, tuple(unstored) + result.skipped, result.changes, result.superseded)
 
-    def _blend(self, signal: Signal, opinion: LlmOpinion | None) -> tuple[dict, float]:
-        """The ranking blend from the calibrated confidence (as the snapshot records it), and
-        the same blend from the raw confidence, kept for comparison."""
-        llm = None if opinion is None else opinion.confidence
-        agrees = opinion is None or opinion.label == signal.label
-        blended = blend_confidence(signal.shown_confidence, llm, llm_agrees=agrees,
-                                   llm_weight=self.config.llm_weight)
-        raw = blended if signal.calibrated_confidence is None else blend_confidence(
-            signal.confidence, llm, llm_agrees=agrees, llm_weight=self.config.llm_weight)
-        calibrator = signal.calibrator if signal.calibrated_confidence is not None else ""
-        record = {**blended.to_dict(), "classifier_raw": float(signal.confidence), "value_raw": raw.value,
-                  "calibrator": calibrator}
-        return record, raw.value
-
-    def _unusable(self, signal: Signal) -> str:
-        if signal.id is None:
-            return "signal is not stored (no id), so an idea could not point back to it"
-        if signal.label not in ("bullish", "bearish"):
-            return f"{signal.label} news has no direction to trade"
-        if not signal.entities:
-            return "no ticker in the signal"
-        confidence = signal.shown_confidence
-        if not math.isfinite(confidence) or confidence < self.config.idea_min_confidence:
-            raw = (f" (calibrated by {signal.calibrator}; raw {signal.confidence:.2f})"
-                   if signal.calibrated_confidence is not None else "")
-            return (f"confidence {confidence:.2f}{raw} is below the idea threshold "
-                    f"{self.config.idea_min_confidence:.2f}")
-        return ""
-
-    def _snapshot(self, signal: Signal, symbol: str, news_ids: list[int], opinion: LlmOpinion | None,
-                  blended: dict, chosen: Route, state: SymbolRisk, sizing: SizingResult) -> dict:
-        age_days = (signal.received_at - state.features.as_of) / 86_400
-        models = {"sentiment": f"{signal.model_id}@{signal.model_version}"}
-        if opinion is not None:
-            models["llm"] = f"{opinion.model_id}@{opinion.model_version}"
-        snapshot = {
-            "schema": SNAPSHOT_SCHEMA,
-            "symbol": symbol,
-            "signal_ids": sorted({signal.id, *news_ids}),
-            "trigger_signal": {k: v for k, v in signal.to_dict().items() if k != "latency_ms"},
-            "model_versions": models,
-            "engine_version": __version__,
-            "risk_config_fingerprint": self.config.fingerprint(),
-            "tolerance": self.tolerance,
-            "confidence": blended,
-            "llm_opinion": None if opinion is None else opinion.__dict__,
-            "features": state.features.to_dict(),
-            "regime": state.regime.to_dict(),
-            "risk": state.risk.to_dict(),
-            "strategy": chosen.to_dict(),
-            "sizing": sizing.to_dict(),
-            "data_age_days": age_days,
-        }
-        snapshot["rationale"] = render_rationale(signal, symbol, chosen, state, sizing, blended,
-                                                 age_days, self.config)
-        return snapshot
-
-    def _store_proposals(self, candidates: list) -> tuple[list[TradeIdea], list[Skipped]]:
-        stored: list[int] = []
-        skipped: list[Skipped] = []
+    def propose(self, symbols: Iterable[str] | None = None, *, llm: Mapping[int, LlmOpinion] | None = None,
+                given: Mapping[int, Signal] | None = None) -> ProposalResult:
+        """Propose for ``symbols`` (default: every asset with headlines in the evidence window or
+        an open idea). ``llm``: opinions by signal id, on top of the stored explanations."""
         now = self._clock()
+        since = now - self.config.max_evidence_age_hours * 3600.0
+        if symbols is None:
+            symbols = set(records.symbols_with_news(self._db.query, since, now)) | set(
+                records.open_symbols(self._db.query))
+        out = _Outcomes()
+        for raw in sorted(set(symbols)):
+            try:
+                symbol = normalise_symbol(raw.lstrip("$"))
+            except ValueError:
+                out.skipped.append(Skipped(None, raw[:40], f"{raw[:40]!r} is not a symbol"))
+                continue
+            self._propose_asset(symbol, now, since, given or {}, llm or {}, out)
+        ideas = tuple(c.revision for c in out.changes if c.revision is not None)
+        return ProposalResult(ideas, tuple(out.skipped), tuple(out.changes), tuple(out.superseded))
+
+    def evidence(self, symbol: str, given: Mapping[int, Signal] | None = None) -> AssetEvidence:
+        """The evidence on ``symbol`` now (what ``propose`` would count), for the CLI and the desk."""
+        now = self._clock()
+        headlines, _unreadable = self._headlines(normalise_symbol(symbol), now - self.config.max_evidence_age_hours
+                                                 * 3600.0, now, given or {})
+        return gather(normalise_symbol(symbol), headlines, now, self.config, self.news)
+
+    def _category(self, signal: Signal) -> str:
+        category = self._categories.get(signal.id) if signal.id is not None else None
+        if category is None:
+            category = classify_by_rules(signal.text).category
+            if signal.id is not None:
+                self._categories[signal.id] = category
+                if len(self._categories) > CATEGORY_CACHE:
+                    self._categories.popitem(last=False)
+        return category
+
+    def _headlines(self, symbol: str, since: float, now: float,
+                   given: Mapping[int, Signal]) -> tuple[list[Headline], list[tuple]]:
+        found, unreadable = records.headlines(self._db.query, symbol, since, now, self._category)
+        stored = [h for h in found if h.signal.id not in given]
+        calibrated = iter(self._attach([h.signal for h in stored]))
+        return [Headline(given[h.signal.id], h.time, h.category, h.source_kind) if h.signal.id in given
+                else Headline(next(calibrated), h.time, h.category, h.source_kind) for h in found], unreadable
+
+    def _propose_asset(self, symbol: str, now: float, since: float, given: Mapping[int, Signal],
+                       llm: Mapping[int, LlmOpinion], out: "_Outcomes") -> None:
+        if not self.market.has_data(symbol) and not records.is_open(self._db.query, symbol):
+            # Checked first: most assets in a news flow have no prices, and reading their evidence costs.
+            out.skipped.append(Skipped(None, symbol, f"no market data for {symbol}"))
+            return
+        headlines, unreadable = self._headlines(symbol, since, now, given)
+        evidence = gather(symbol, headlines, now, self.config, self.news)
+        for signal_id, problem in (*unreadable, *evidence.invalid):
+            out.skipped.append(Skipped(signal_id, symbol, f"invalid stored signal: {problem}"))
+        if not evidence.items and not records.is_open(self._db.query, symbol):
+            out.skipped.append(Skipped(None, symbol, f"no usable headline on {symbol} in the last "
+                                                     f"{self.config.max_evidence_age_hours:g} h"))
+            return
+        try:
+            state = assess_symbol(self.market, symbol, self.config, evidence.representatives, as_of=now)
+        except (UnknownSymbol, InsufficientData) as exc:
+            out.skipped.append(Skipped(None, symbol, str(exc).split(";")[0]))
+            return
+        opinions = {**self.stored_llm_opinions(evidence.story_ids()), **llm}
         with self._db.transaction() as conn:
-            for signal, symbol, snapshot, chosen, state, sizing, confidence, raw_confidence in candidates:
-                existing = conn.execute("SELECT id FROM ideas WHERE signal_id = ? AND symbol = ?",
-                                        (signal.id, symbol)).fetchone()
-                if existing:
-                    skipped.append(Skipped(signal.id, symbol, f"already proposed as idea #{existing[0]}"))
-                    continue
-                try:
-                    text = canonical_json(snapshot)
-                except ValueError as exc:
-                    skipped.append(Skipped(signal.id, symbol, f"snapshot not storable: {exc}"))
-                    continue
-                cur = conn.execute(
-                    _INSERT_IDEA,
-                    (now, signal.id, symbol, chosen.direction, chosen.strategy, state.regime.name,
-                     confidence, state.risk.level, state.risk.score, sizing.fraction, sizing.limit,
-                     sizing.entry, sizing.stop_loss, sizing.take_profit, text,
-                     hashlib.sha256(text.encode()).hexdigest(), "proposed", sizing.fraction, now,
-                     raw_confidence, snapshot["confidence"]["calibrator"]),
-                )
-                idea_id = int(cur.lastrowid)
-                conn.execute(
-                    _INSERT_AUDIT,
-                    (idea_id, now, "propose", None, "proposed", None, sizing.fraction, "", "engine"),
-                )
-                stored.append(idea_id)
-        return [self.get(i) for i in stored], skipped
+            current = records.open_idea(conn, symbol)
+            horizon = horizon_of(state.features.periods_per_year)
+            if current is not None and current.horizon != horizon:
+                self._close(conn, current, now, f"its market data now has {horizon} bars, not {current.horizon}",
+                            evidence, out)
+                current = None
+            exposure = sum(r[3] for r in records.exposure(lambda sql, p: conn.execute(sql, p).fetchall(),
+                                                          exclude_idea=current.id if current else None))
+            view = evaluate(evidence, state, self.config, tolerance=self.tolerance, exposure=exposure,
+                            keeping=current.direction if current else None, tick=self.config.tick(symbol), as_of=now)
+            if current is None:
+                if isinstance(view, NoIdea):
+                    out.skipped.append(Skipped(None, symbol, view.reason))
+                else:
+                    self._open(conn, view, now, opinions, None, out)
+            elif isinstance(view, NoIdea):
+                self._close(conn, current, now, f"the evidence no longer supports it: {view.reason}", evidence, out)
+            elif view.direction != current.direction:
+                self._close(conn, current, now, f"reversed: the evidence now supports going {view.direction} "
+                                                f"(net calibrated score {evidence.net_score:+.2f}, "
+                                                f"{view.route.title.lower()} in a "
+                                                f"{regime_words(view.state.regime.name)} regime)",
+                            evidence, out)
+                self._open(conn, view, now, opinions, current, out)
+            else:
+                self._revise(conn, current, view, now, opinions, out)
+
+    def _open(self, conn, c: Candidate, now: float, opinions: Mapping[int, LlmOpinion],
+              flipped: AssetIdea | None, out: "_Outcomes") -> None:
+        ev = c.evidence
+        reason = (f"net calibrated score {ev.net_score:+.2f} from {len(ev.items)} independent headline"
+                  f"{'' if len(ev.items) == 1 else 's'} ({ev.count('bullish')} bullish, {ev.count('bearish')} "
+                  f"bearish, {ev.count('neutral')} neutral) reaches the ±{c.threshold:.2f} opening threshold; "
+                  f"{c.route.title.lower()} in a {regime_words(c.state.regime.name)} regime")
+        if flipped is not None:
+            reason += f"; flipped from {flipped.direction} idea {flipped.id}"
+        idea_no = records.open_new(conn, c.symbol, c.horizon, c.direction, now, flipped.id if flipped else None)
+        revision = self._store_revision(conn, c, now, opinions, idea_no, 1, None, flipped, [])
+        records.add_event(conn, idea_no, now, "opened", revision.id, reason, _detail(ev))
+        out.changes.append(IdeaChange("created", idea_no, c.symbol, reason, revision))
+
+    def _revise(self, conn, current: AssetIdea, c: Candidate, now: float, opinions: Mapping[int, LlmOpinion],
+                out: "_Outcomes") -> None:
+        head = records.head(conn, current.id)
+        stored_key = conn.execute("SELECT evidence_key FROM ideas WHERE id = ?", (head.id,)).fetchone()[0]
+        if stored_key == evidence_key(c, self.config, self.tolerance):
+            out.skipped.append(Skipped(None, c.symbol, f"already proposed as {head.title} (#{head.id}); no new "
+                                                       "evidence since"))
+            return
+        changed = changes(head.snapshot, c, self.config, self.tolerance) or ["the inputs it was built from changed"]
+        revision = self._store_revision(conn, c, now, opinions, current.id, head.revision + 1, head.id, None, changed)
+        reason = "; ".join(changed)
+        records.add_event(conn, current.id, now, "revised", revision.id, reason, _detail(c.evidence))
+        out.changes.append(IdeaChange("updated", current.id, c.symbol, reason, revision))
+        out.superseded.append(head.id)
+
+    def _close(self, conn, current: AssetIdea, now: float, reason: str, evidence: AssetEvidence,
+               out: "_Outcomes") -> None:
+        records.close(conn, current.id, now, reason, _detail(evidence))
+        out.changes.append(IdeaChange("closed", current.id, current.symbol, reason))
+        out.superseded.append(records.head(conn, current.id).id)
+
+    def _store_revision(self, conn, c: Candidate, now: float, opinions: Mapping[int, LlmOpinion], idea_no: int,
+                        number: int, supersedes: int | None, flipped: AssetIdea | None,
+                        changed: list[str]) -> TradeIdea:
+        blended, raw = blend(c, opinions, self.config.llm_weight)
+        snapshot = build_snapshot(c, cfg=self.config, tolerance=self.tolerance, blended=blended, opinions=opinions,
+                                  idea={"id": idea_no, "revision": number, "supersedes": supersedes,
+                                        "flipped_from": flipped.id if flipped else None, "changes": changed})
+        text = canonical_json(snapshot)
+        s = c.sizing
+        cur = conn.execute(records.INSERT_REVISION, (
+            now, c.supporting[0].signal_id, c.symbol, c.direction, c.route.strategy, c.state.regime.name,
+            blended["value"], c.state.risk.level, c.state.risk.score, s.fraction, s.limit, s.entry, s.stop_loss,
+            s.take_profit, text, hashlib.sha256(text.encode()).hexdigest(), "proposed", s.fraction, now, raw,
+            c.calibrators, idea_no, number, c.horizon, evidence_key(c, self.config, self.tolerance),
+            "; ".join(changed)))
+        revision_id = int(cur.lastrowid)
+        conn.execute(records.INSERT_AUDIT, (revision_id, now, "propose", None, "proposed", None, s.fraction, "",
+                                            "engine"))
+        return records.to_idea(conn.execute(f"{records.SELECT_IDEAS} WHERE i.id = ?", (revision_id,)).fetchone())
 
     # --- reading -------------------------------------------------------------------------
     def get(self, idea_id: int) -> TradeIdea:
-        rows = self._db.query(f"SELECT {_IDEA_COLUMNS} FROM ideas WHERE id = ?", (int(idea_id),))
+        """One revision by its id (the number decisions and the audit use)."""
+        rows = self._db.query(f"{records.SELECT_IDEAS} WHERE i.id = ?", (int(idea_id),))
         if not rows:
             raise KeyError(f"no idea #{idea_id}")
-        return _row_to_idea(rows[0])
+        return records.to_idea(rows[0])
 
-    def list(self, state: str | None = None, symbol: str | None = None) -> list[TradeIdea]:
-        """Newest first."""
-        clauses, params = [], []
+    def list(self, state: str | None = None, symbol: str | None = None, status: str | None = None) -> list[TradeIdea]:
+        """The newest revision of each idea, newest first. ``status``: None (the live book: open
+        ideas and those from before the per-asset book), open, closed, legacy or all."""
+        clauses, params = [records.CURRENT], []
         if state is not None:
             if state not in STATES:
                 raise ValueError(f"state must be one of {', '.join(STATES)}")
-            clauses.append("state = ?")
+            clauses.append("i.state = ?")
             params.append(state)
         if symbol is not None:
-            clauses.append("symbol = ?")
+            clauses.append("i.symbol = ?")
             params.append(normalise_symbol(symbol))
-        where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
-        rows = self._db.query(f"SELECT {_IDEA_COLUMNS} FROM ideas{where} ORDER BY id DESC", tuple(params))
-        return [_row_to_idea(r) for r in rows]
+        if status is None:
+            clauses.append("COALESCE(a.status, 'legacy') != 'closed'")
+        elif status != "all":
+            if status not in LIST_STATUSES:
+                raise ValueError(f"status must be one of {', '.join(LIST_STATUSES)}")
+            clauses.append("COALESCE(a.status, 'legacy') = ?")
+            params.append(status)
+        rows = self._db.query(f"{records.SELECT_IDEAS} WHERE {' AND '.join(clauses)} ORDER BY i.id DESC",
+                              tuple(params))
+        return [records.to_idea(r) for r in rows]
+
+    def idea(self, idea_no: int) -> AssetIdea:
+        found = records.asset_idea(self._db.query, idea_no)
+        if found is None:
+            raise KeyError(f"no idea {idea_no}")
+        return found
+
+    def revisions(self, idea_no: int) -> list[TradeIdea]:
+        """Every revision of a per-asset idea, oldest first."""
+        rows = self._db.query(f"{records.SELECT_IDEAS} WHERE i.asset_idea_id = ? ORDER BY i.revision",
+                              (int(idea_no),))
+        return [records.to_idea(r) for r in rows]
+
+    def events(self, idea_no: int) -> list[IdeaEvent]:
+        """The idea's history: opened, each revision with what changed, closed with why."""
+        return records.events(self._db.query, idea_no)
 
     def audit(self, idea_id: int | None = None) -> list[AuditEntry]:
         if idea_id is None:
-            rows = self._db.query(f"SELECT {_AUDIT_COLUMNS} FROM idea_audit ORDER BY id")
+            rows = self._db.query(f"SELECT {records.AUDIT_COLUMNS} FROM idea_audit ORDER BY id")
         else:
-            rows = self._db.query(f"SELECT {_AUDIT_COLUMNS} FROM idea_audit WHERE idea_id = ? ORDER BY id",
+            rows = self._db.query(f"SELECT {records.AUDIT_COLUMNS} FROM idea_audit WHERE idea_id = ? ORDER BY id",
                                   (int(idea_id),))
-        return [AuditEntry(*r) for r in rows]
+        return [records.to_audit(r) for r in rows]
 
     def gross_exposure(self, exclude: int | None = None) -> float:
-        rows = self._db.query("SELECT COALESCE(SUM(size), 0) FROM ideas WHERE state = 'approved' AND id != ?",
-                              (-1 if exclude is None else int(exclude),))
-        return float(rows[0][0])
+        """Approved exposure (see records.EXPOSURE), without the idea revision ``exclude`` belongs to."""
+        idea = self.get(exclude) if exclude is not None else None
+        held = records.exposure(self._db.query, exclude_idea=idea.idea_no if idea and idea.idea_no else None,
+                                exclude_row=exclude if idea and idea.idea_no is None else None)
+        return float(sum(r[3] for r in held))
 
     def portfolio(self) -> PortfolioView:
-        approved = self.list("approved")
-        positions = [Position(i.symbol, i.direction, i.size, i.id) for i in approved]
-        bars = {s: self.market.bars(s, limit=history_bars(self.config)) for s in {i.symbol for i in approved}}
+        held = records.exposure(self._db.query)
+        positions = [Position(symbol, direction, size, row_id) for row_id, symbol, direction, size, _no in held]
+        bars = {p.symbol: self.market.bars(p.symbol, limit=history_bars(self.config)) for p in positions}
         return portfolio_view(positions, bars)
 
     # --- reviewing -----------------------------------------------------------------------
     def decide(self, idea_id: int, decision: str, note: str = "", size: float | None = None,
                actor: str | None = None) -> TradeIdea:
+        """Decide on one revision (by its id). Approve and edit take the newest revision of an
+        open idea; reject takes any revision not yet rejected."""
         decision = "edit" if decision == "edit_size" else decision
         if decision not in DECISIONS:
             raise DecisionError(f"decision must be one of {', '.join(DECISIONS)}, got {decision!r}")
@@ -340,12 +386,14 @@ class IdeaBook:
             raise DecisionError("only an edit changes the size; edit first, then approve")
         now = self._clock()
         with self._db.transaction() as conn:
-            row = conn.execute(f"SELECT {_IDEA_COLUMNS} FROM ideas WHERE id = ?", (int(idea_id),)).fetchone()
+            row = conn.execute(f"{records.SELECT_IDEAS} WHERE i.id = ?", (int(idea_id),)).fetchone()
             if row is None:
                 raise DecisionError(f"no idea #{idea_id}")
-            idea = _row_to_idea(row)
+            idea = records.to_idea(row)
             if idea.state not in ALLOWED_FROM[decision]:
                 raise DecisionError(f"idea #{idea.id} is {idea.state}; it cannot be {_past(decision)}")
+            if decision != "reject" and not idea.reviewable:
+                raise DecisionError(self._not_reviewable(conn, idea))
             new_size = idea.size if size is None else self._checked_size(idea, size)
             new_state = {"approve": "approved", "reject": "rejected", "edit": idea.state}[decision]
             if new_state == "approved":
@@ -353,11 +401,20 @@ class IdeaBook:
             conn.execute("UPDATE ideas SET state = ?, size = ?, updated_at = ? WHERE id = ?",
                          (new_state, new_size, now, idea.id))
             conn.execute(
-                _INSERT_AUDIT,
+                records.INSERT_AUDIT,
                 (idea.id, now, "edit_size" if decision == "edit" else decision, idea.state, new_state,
                  idea.size, new_size, note, actor or self.actor),
             )
         return self.get(idea.id)
+
+    @staticmethod
+    def _not_reviewable(conn, idea: TradeIdea) -> str:
+        if idea.status == "closed":
+            reason = conn.execute("SELECT close_reason FROM asset_ideas WHERE id = ?", (idea.idea_no,)).fetchone()[0]
+            return f"{idea.title} (#{idea.id}) is closed ({reason}); there is nothing to approve or resize"
+        newest = records.head(conn, idea.idea_no)
+        return (f"{idea.title} (#{idea.id}) was superseded by revision {newest.revision} (#{newest.id}); "
+                "review that one")
 
     @staticmethod
     def _checked_size(idea: TradeIdea, size: float) -> float:
@@ -372,9 +429,10 @@ class IdeaBook:
 
     def _check_leverage(self, conn, idea: TradeIdea, size: float) -> None:
         cap = float(idea.snapshot["sizing"]["leverage_cap"])
-        other = float(conn.execute(
-            "SELECT COALESCE(SUM(size), 0) FROM ideas WHERE state = 'approved' AND id != ?", (idea.id,)
-        ).fetchone()[0])
+        held = records.exposure(lambda sql, p: conn.execute(sql, p).fetchall(),
+                                exclude_idea=idea.idea_no if idea.idea_no is not None else None,
+                                exclude_row=idea.id if idea.idea_no is None else None)
+        other = float(sum(r[3] for r in held))
         if other + size > cap + _SIZE_EPSILON:
             raise DecisionError(
                 f"approving {size:.2%} would take gross exposure to {other + size:.2%}, above the "
@@ -382,12 +440,13 @@ class IdeaBook:
 
     # --- export --------------------------------------------------------------------------
     def export(self, path: str | Path, state: str | None = None) -> int:
-        """Write ideas (and their audit trail in JSON) to ``.csv`` or ``.json``; returns the count."""
+        """Write the newest revision of every idea, open or closed (JSON adds each one's snapshot,
+        audit trail and history), to ``.csv`` or ``.json``; returns the count."""
         path = Path(path)
         fmt = path.suffix.lower()
         if fmt not in (".csv", ".json"):
             raise ValueError(f"export to .csv or .json, not {path.suffix or 'no extension'}")
-        ideas = self.list(state)
+        ideas = self.list(state, status="all")
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(path.name + ".part")
         try:
@@ -397,8 +456,10 @@ class IdeaBook:
                     trail: dict[int, list[dict]] = {}
                     for entry in self.audit():
                         trail.setdefault(entry.idea_id, []).append(entry.to_dict())
-                    payload = {"generated_at": _iso(self._clock()), "notice": NOTICE,
-                               "ideas": [{**i.to_dict(), "audit": trail.get(i.id, [])} for i in ideas]}
+                    payload = {"generated_at": _iso(self._clock()), "notice": NOTICE, "ideas": [
+                        {**i.to_dict(), "audit": trail.get(i.id, []),
+                         "history": [e.to_dict() for e in self.events(i.idea_no)] if i.idea_no else []}
+                        for i in ideas]}
                     json.dump(payload, fh, indent=2, ensure_ascii=False, allow_nan=False)
                     fh.write("\n")
                 else:
@@ -410,10 +471,26 @@ class IdeaBook:
         return len(ideas)
 
 
-EXPORT_COLUMNS = ("id", "created_at", "symbol", "direction", "strategy", "regime", "state", "size",
-                  "proposed_size", "size_limit", "confidence", "raw_confidence", "calibrator", "risk_level",
-                  "risk_score", "entry", "stop_loss", "take_profit", "signal_ids", "model_versions",
-                  "last_decision", "last_note", "rationale", "snapshot_sha256")
+class _Outcomes:
+    """What one ``propose`` call did, collected asset by asset."""
+
+    def __init__(self) -> None:
+        self.changes: list[IdeaChange] = []
+        self.skipped: list[Skipped] = []
+        self.superseded: list[int] = []
+
+
+def _detail(evidence: AssetEvidence) -> dict:
+    return {"net_score": round(evidence.net_score, 6), "stories": evidence.story_ids(),
+            "bullish": evidence.count("bullish"), "bearish": evidence.count("bearish"),
+            "neutral": evidence.count("neutral"), "as_of": evidence.as_of}
+
+
+EXPORT_COLUMNS = ("id", "idea_no", "revision", "status", "horizon", "created_at", "symbol", "direction", "strategy",
+                  "regime", "state", "size", "proposed_size", "size_limit", "confidence", "raw_confidence",
+                  "calibrator", "risk_level", "risk_score", "entry", "stop_loss", "take_profit", "stale",
+                  "net_score", "signal_ids", "model_versions", "last_decision", "last_note", "change", "rationale",
+                  "snapshot_sha256")
 
 
 def _write_csv(fh, ideas: Sequence[TradeIdea], audit: Sequence[AuditEntry]) -> None:
@@ -426,8 +503,10 @@ def _write_csv(fh, ideas: Sequence[TradeIdea], audit: Sequence[AuditEntry]) -> N
         snap = idea.snapshot
         decision = last.get(idea.id)
         writer.writerow({
-            **{k: getattr(idea, k) for k in EXPORT_COLUMNS if hasattr(idea, k) and k != "rationale"},
+            **{k: getattr(idea, k) for k in EXPORT_COLUMNS if hasattr(idea, k) and k not in ("rationale", "stale")},
             "created_at": _iso(idea.created_at),
+            "stale": int(idea.stale),
+            "net_score": (snap.get("aggregate") or {}).get("net_score", ""),
             "signal_ids": " ".join(str(i) for i in snap.get("signal_ids", [])),
             "model_versions": " ".join(f"{k}={v}" for k, v in sorted(snap.get("model_versions", {}).items())),
             "last_decision": decision.action if decision else "",
@@ -436,52 +515,9 @@ def _write_csv(fh, ideas: Sequence[TradeIdea], audit: Sequence[AuditEntry]) -> N
         })
 
 
-def _row_to_idea(row: tuple) -> TradeIdea:
-    return TradeIdea(*row)
-
-
 def _iso(ts: float) -> str:
     return datetime.fromtimestamp(ts, tz=timezone.utc).isoformat(timespec="seconds")
 
 
 def _past(decision: str) -> str:
     return {"approve": "approved", "reject": "rejected", "edit": "edited"}[decision]
-
-
-def _zero_reason(sizing: SizingResult) -> str:
-    if sizing.binding == "Kelly cap":
-        return "no edge after fees at this win probability and payoff"
-    if sizing.binding == "regime leverage cap":
-        return f"no exposure headroom under the {sizing.leverage_cap:.2f}x leverage cap"
-    return "the size rounds to zero"
-
-
-def render_rationale(signal: Signal, symbol: str, chosen: Route, state: SymbolRisk, sizing: SizingResult,
-                     blended: dict, age_days: float, cfg: RiskConfig) -> str:
-    """The idea's explanation, from a fixed template: every number comes from the snapshot."""
-    f, risk = state.features, state.risk
-    headline = signal.text if len(signal.text) <= 160 else signal.text[:157] + "..."
-    if signal.calibrated_confidence is not None:
-        confidence = (f"confidence {signal.calibrated_confidence:.0%} calibrated (raw {signal.confidence:.0%}, "
-                      f"{signal.calibrator})")
-    else:
-        confidence = f"confidence {signal.confidence:.0%} (uncalibrated)"
-    lines = [
-        f"{chosen.title} ({state.regime.name.replace('_', ' ')}): {chosen.direction} {symbol}.",
-        f"News: {signal.label}, {confidence} from {signal.model_id} "
-        f"{signal.model_version}: \"{headline}\"",
-        f"Why: {chosen.reason}.",
-        f"Risk {risk.level} ({risk.score:.2f}). " + " ".join(risk.factors[:2]),
-        f"Size {sizing.fraction:.2%} of equity, set by the {sizing.binding}; limit {sizing.limit:.2%}. "
-        f"Entry {sizing.entry:.6g}, stop {sizing.stop_loss:.6g} ({sizing.stop_pct:.1%} away, "
-        f"{cfg.stop_atr:g} ATR), target {sizing.take_profit:.6g} ({sizing.take_profit_pct:.1%}, "
-        f"{cfg.take_profit_atr:g} ATR); round-trip fees {sizing.fees_round_trip:.2%}.",
-    ]
-    if blended.get("llm") is not None:
-        lines.append(f"Blended confidence {blended['value']:.0%} ({blended['note']}); the LLM does not "
-                     "affect size or limits.")
-    if age_days > cfg.stale_after_days:
-        last = datetime.fromtimestamp(f.as_of, tz=timezone.utc).date().isoformat()
-        lines.append(f"Caution: market data is {age_days:.0f} days old (last bar {last}).")
-    lines.append("Advice for review only; nothing is executed.")
-    return "\n".join(lines)

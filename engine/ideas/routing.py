@@ -17,6 +17,12 @@ from engine.risk.config import RiskConfig
 FOLLOW_REGIMES = frozenset({"bull_trend", "high_vol", "crash"})
 FADE_REGIMES = frozenset({"chop", "bear_trend"})
 STRATEGY_TITLES = {"follow_news": "Follow the news", "fade_stretched_move": "Fade the stretched move"}
+REGIME_WORDS = {"bull_trend": "bull trend", "bear_trend": "bear trend", "high_vol": "high volatility",
+                "crash": "crash", "chop": "chop"}
+
+
+def regime_words(regime: str) -> str:
+    return REGIME_WORDS.get(regime, regime.replace("_", " "))
 
 
 @dataclass(frozen=True)
@@ -42,9 +48,12 @@ def route(regime: str, news_label: str, f: Features, cfg: RiskConfig) -> Route:
         raise NoRoute(f"{news_label} news has no direction to trade")
     up = news_label == "bullish"
     if regime in FOLLOW_REGIMES:
-        return Route("follow_news", "long" if up else "short",
-                     f"in a {regime.replace('_', ' ')} regime moves tend to continue, so the idea "
-                     f"follows the {news_label} news")
+        direction = "long" if up else "short"
+        # Says what the rule does, nothing more: whether the trade points with the trend is the
+        # sizing's trend step, stated separately (a bearish follow in a bull trend is against it).
+        return Route("follow_news", direction,
+                     f"in a {regime_words(regime)} regime, price moves that news sets off tend to carry on, "
+                     f"so the idea follows the {news_label} news and goes {direction}")
     if regime not in FADE_REGIMES:
         raise NoRoute(f"no strategy for regime {regime!r}")
     if up:
@@ -55,6 +64,7 @@ def route(regime: str, news_label: str, f: Features, cfg: RiskConfig) -> Route:
     if not stretched:
         raise NoRoute(f"{regime}: the move is not stretched {'up' if up else 'down'} ({where}); "
                       "nothing to fade")
-    return Route("fade_stretched_move", "short" if up else "long",
-                 f"in a {regime.replace('_', ' ')} regime stretched moves tend to revert; price ran "
-                 f"{'up' if up else 'down'} ({where}), so the idea fades the {news_label} news")
+    direction = "short" if up else "long"
+    return Route("fade_stretched_move", direction,
+                 f"in a {regime_words(regime)} regime stretched moves tend to revert; price ran "
+                 f"{'up' if up else 'down'} ({where}), so the idea fades the {news_label} news and goes {direction}")

@@ -13,7 +13,7 @@ import threading
 from pathlib import Path
 from typing import Union
 
-from engine.store import SerializedConnection, Store
+from engine.store import SerializedConnection, Store, set_wal
 
 DbRef = Union[str, Path, Store]
 
@@ -34,6 +34,6 @@ class Database(SerializedConnection):
         self._lock = threading.RLock()
         self._conn = sqlite3.connect(str(self.path), check_same_thread=False, isolation_level=None,
                                      timeout=BUSY_TIMEOUT_MS / 1000)
-        self._conn.execute("PRAGMA journal_mode=WAL")
+        set_wal(self._conn)
         self._conn.execute("PRAGMA foreign_keys=ON")
         self._conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")

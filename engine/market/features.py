@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from engine.market.prices import Bars
-from engine.risk.config import RiskConfig
+from engine.market.settings import MarketSettings
 
 TRADING_DAYS = 252
 _DAY = 86_400
@@ -148,12 +148,12 @@ class Features:
         return asdict(self)
 
 
-def minimum_bars(cfg: RiskConfig) -> int:
+def minimum_bars(cfg: MarketSettings) -> int:
     return max(cfg.ma_slow, cfg.vol_window + 1, cfg.atr_window + 1, cfg.rsi_window + 1,
                cfg.return_lookback + 1, cfg.volume_window + 1)
 
 
-def compute_features(bars: Bars, cfg: RiskConfig) -> Features:
+def compute_features(bars: Bars, cfg: MarketSettings) -> Features:
     need = minimum_bars(cfg)
     if len(bars) < need:
         raise InsufficientData(f"{bars.symbol}: {len(bars)} bars; at least {need} are needed "

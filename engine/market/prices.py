@@ -30,8 +30,8 @@ import numpy as np
 
 from engine.csvrows import csv_records
 from engine.market.db import Database, DbRef
+from engine.validation import MAX_TIMESTAMP, SYMBOL_PATTERN
 
-SYMBOL_PATTERN = re.compile(r"^[A-Z0-9][A-Z0-9.\-=^/_]{0,19}$")
 
 # normalised header name -> field
 _ALIASES = {
@@ -185,8 +185,11 @@ def parse_timestamp(text: str) -> int:
         seconds = float(value)
         if seconds > 1e11:  # milliseconds since the epoch
             seconds /= 1000.0
-        if not math.isfinite(seconds) or seconds <= 0:
-            raise ValueError(f"epoch timestamp out of range: {value!r}")
+        # Refused before anything is stored: a bar beyond year 9999 cannot be shown by any date call
+        # (it was stored, and `prices list` then failed on it for good).
+        if not math.isfinite(seconds) or not 0 < seconds <= MAX_TIMESTAMP:
+            raise ValueError(f"epoch timestamp out of range: {value[:30]!r} (seconds or milliseconds since "
+                             "1970, up to year 9999)")
         return int(round(seconds))
     else:
         candidate = value

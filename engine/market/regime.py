@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from engine.market.features import Features
-from engine.risk.config import RiskConfig
+from engine.market.settings import MarketSettings
 
 
 @dataclass(frozen=True)
@@ -29,7 +29,7 @@ class Regime:
         return {"name": self.name, "reasons": list(self.reasons)}
 
 
-def classify_regime(f: Features, cfg: RiskConfig) -> Regime:
+def classify_regime(f: Features, cfg: MarketSettings) -> Regime:
     lookback = cfg.return_lookback
     if f.drawdown <= cfg.crash_drawdown and f.return_lookback <= cfg.crash_return:
         return Regime("crash", (

@@ -7,7 +7,6 @@ Progress and cancellation are callbacks so the worker can drive a progress bar.
 from __future__ import annotations
 
 import csv
-import gc
 import hashlib
 import platform
 import statistics
@@ -19,10 +18,10 @@ from typing import Any, Callable
 import numpy as np
 import psutil
 
+from engine.garbage import collect_if_main_thread
 from engine.hardware import HardwareProfile
 from engine.models.spec import ModelSpec
 from engine.resources import resources_dir
-from engine.sentiment.base import LABELS
 
 SAMPLE_FILE = "tfns_dev_sample.csv"
 GENERATION_PROMPT = [
@@ -89,7 +88,7 @@ def run_benchmark(spec: ModelSpec, load: Callable[[ModelSpec], Any], hw: Hardwar
         if cancelled():
             raise BenchmarkCancelled(f"benchmark of {spec.id} cancelled")
 
-    gc.collect()
+    collect_if_main_thread()  # see engine/garbage.py
     rss0 = psutil.Process().memory_info().rss
     t0 = time.perf_counter()
     model = load(spec)
@@ -145,36 +144,6 @@ def run_benchmark(spec: ModelSpec, load: Callable[[ModelSpec], Any], hw: Hardwar
         if callable(close):
             close()
         del model
-        gc.collect()
+        collect_if_main_thread()
     return BenchmarkResult(spec.id, spec.version, spec.task, machine_id(hw), time.time(),
                            round(load_s, 3), round(p50, 3), round(p95, 3), round(rss_delta, 1), n, **extra)
-
-
-def write_labelled_sample(train_csv: Path, out: Path, size: int = 300) -> int:
-    """Build the shipped sample from the fine-tune's dev split (same function, seed, fraction)."""
-    from sklearn.model_selection import train_test_split
-
-    from engine.training.data import read_tfns, train_dev_split
-    from engine.training.finetune import TrainConfig
-
-    cfg = TrainConfig()
-    _, dev = train_dev_split(read_tfns(train_csv), cfg.dev_fraction, cfg.seed)
-    idx = list(range(len(dev)))
-    keep, _ = train_test_split(idx, train_size=size, random_state=cfg.seed, stratify=dev.labels)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    with open(out, "w", newline="", encoding="utf-8") as fh:
-        writer = csv.writer(fh)
-        writer.writerow(["text", "label"])
-        for i in sorted(keep):
-            writer.writerow([dev.texts[i], int(dev.labels[i])])
-    return len(keep)
-
-
-if __name__ == "__main__":
-    import argparse
-
-    parser = argparse.ArgumentParser(description="Write the shipped labelled benchmark sample.")
-    parser.add_argument("--train", type=Path, default=Path(__file__).resolve().parents[3] / "shared" / "data" / "tfns" / "sent_train.csv")
-    parser.add_argument("--out", type=Path, default=resources_dir() / "demo" / SAMPLE_FILE)
-    ns = parser.parse_args()
-    print(f"wrote {write_labelled_sample(ns.train, ns.out)} rows to {ns.out}")

@@ -11,7 +11,6 @@ under the cache lock could deadlock two threads.
 
 from __future__ import annotations
 
-import gc
 import logging
 import threading
 import time
@@ -21,6 +20,7 @@ from typing import Any, Callable, Iterator
 
 import psutil
 
+from engine.garbage import collect_if_main_thread
 from engine.models.spec import ModelSpec
 
 log = logging.getLogger(__name__)
@@ -132,7 +132,7 @@ class ModelCache:
                 close()
             del entry.model
         if closing:
-            gc.collect()
+            collect_if_main_thread()  # never on an engine thread: see engine/garbage.py
         for entry, message, kind in closing:
             log.info("%s: %s", entry.spec.id, message)
             self._on_event(kind, entry.spec, f"{entry.spec.id} {message}")

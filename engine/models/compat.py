@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from engine.hardware import HardwareProfile
+from engine.models.budget import RAM_HEADROOM
 from engine.models.spec import ModelSpec
 
-# The fraction of available RAM one model may claim; the rest is for the app and the OS.
-RAM_HEADROOM = 0.6
+__all__ = ["RAM_HEADROOM", "Compatibility", "check", "expected_latency_ms"]
 
 
 @dataclass(frozen=True)

@@ -52,6 +52,10 @@ def load_model(spec: ModelSpec, config: Config) -> Any:
                 model = _ReorderedBackend(inner, spec.manifest["labels"])
             else:
                 model = OnnxSentimentBackend(spec.path, intra_op_threads=threads)
+        elif spec.backend == "desk":
+            from engine.sentiment.desk_backend import DeskSentimentBackend
+
+            model = DeskSentimentBackend(spec.path, intra_op_threads=threads)
         elif spec.backend == "hf":
             from engine.sentiment.hf_backend import HFSentimentBackend
 
@@ -69,7 +73,14 @@ def load_model(spec: ModelSpec, config: Config) -> Any:
     if spec.task == "generation" and spec.backend == "llama_cpp":
         from engine.generation.llama_backend import LlamaGenerator
 
-        model = LlamaGenerator(spec.path, n_threads=config.llm_threads)
+        model = LlamaGenerator(spec.path, n_threads=config.llm_threads, n_threads_batch=config.llm_batch_threads)
         model.count_tokens(WARM_UP_TEXT)  # a full generation would cost seconds at start-up
+        return model
+    if spec.task == "generation" and spec.is_endpoint:
+        from engine.generation.endpoint_backend import EndpointGenerator, check_config
+
+        endpoint = spec.manifest["endpoint"]
+        model = EndpointGenerator(check_config(endpoint["url"], endpoint["model"], endpoint.get("api_key_env", "")))
+        model.health()  # it answers and serves the model, or loading fails (and the manager falls back)
         return model
     raise ValueError(f"{spec.id}: cannot load task {spec.task!r} with backend {spec.backend!r}")

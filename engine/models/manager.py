@@ -23,9 +23,10 @@ from engine.models.benchmark import BenchmarkResult, machine_id, run_benchmark
 from engine.models.cache import LoadedModel, ModelCache
 from engine.models.compat import Compatibility, check
 from engine.models.loaders import load_model
-from engine.models.registry import ModelRegistryError, describe_user_model, shipped_specs, user_spec
+from engine.models.registry import (ModelRegistryError, describe_endpoint, describe_user_model, desk_spec,
+                                    shipped_specs, user_spec)
 from engine.models.select import PRIORITIES, Candidate, select
-from engine.models.spec import ModelSpec
+from engine.models.spec import ModelSpec, model_source
 from engine.types import ModelStatus
 
 log = logging.getLogger(__name__)
@@ -60,13 +61,18 @@ class ModelInfo:
     memory_mb: float | None
     quality: float | None
     how_to_add: tuple[str, ...] = ()  # for "not installed": the ways to add the model, for people
+    # GGUF generators: what loading needs against the RAM available now, from the file's header
+    # (engine/models/gguf.py MemoryEstimate.to_dict(): weights/KV cache/compute/total MB, fits, text).
+    memory_estimate: dict | None = None
+    source: str = ""  # "local file X.gguf" | "endpoint HOST, model NAME" | the folder, for people
 
     def to_dict(self) -> dict:
         return {"task": self.task, "id": self.id, "backend": self.backend, "version": self.version,
                 "origin": self.origin, "size_mb": self.size_mb, "status": self.status,
                 "compatible": self.compatible, "reason": self.reason, "active": self.active,
                 "benchmark": self.benchmark, "licence": self.licence, "memory_mb": self.memory_mb,
-                "quality": self.quality, "how_to_add": list(self.how_to_add)}
+                "quality": self.quality, "how_to_add": list(self.how_to_add),
+                "memory_estimate": self.memory_estimate, "source": self.source}
 
 
 class ModelSwitchError(RuntimeError):
@@ -99,6 +105,9 @@ class ModelManager:
             if self._store is not None:
                 for (raw,) in self._store.query("SELECT manifest FROM user_models ORDER BY added_at"):
                     specs.append(user_spec(json.loads(raw)))
+                installed = {s.id: s for s in specs}
+                for model_id, path, raw in self._store.query("SELECT id, path, manifest FROM desk_models ORDER BY number"):
+                    specs.append(desk_spec(model_id, path, json.loads(raw), installed))
             self._specs = {s.id: s for s in specs}
             self._benchmarks = self._load_benchmarks()
 
@@ -114,9 +123,37 @@ class ModelManager:
 
     def add_user_model(self, path: Path, task: str | None = None, labels: list[str] | None = None,
                        model_id: str | None = None) -> ModelInfo:
+        self._need_store()
+        manifest = describe_user_model(path, task, labels, model_id)
+        if manifest["backend"] == "llama_cpp":
+            from engine.models.gguf import GGUFError, read_header
+
+            try:  # a file whose header does not read is refused before anything stores it
+                read_header(manifest["source_path"])
+            except GGUFError as exc:
+                raise ModelRegistryError(str(exc)) from None
+        return self._register(manifest, f"{manifest['id']} added from {manifest['source_path']}")
+
+    def add_endpoint(self, url: str, model: str, *, api_key_env: str = "", model_id: str | None = None,
+                     check: bool = True) -> ModelInfo:
+        """Register an OpenAI-compatible endpoint as a generation model (after a health check):
+        it answers, and serves ``model``. Only the key's environment variable name is stored."""
+        self._need_store()
+        manifest = describe_endpoint(url, model, api_key_env, model_id)
+        if check:
+            from engine.generation.endpoint_backend import EndpointError, EndpointGenerator, check_config
+
+            try:
+                EndpointGenerator(check_config(url, model, api_key_env)).health()
+            except EndpointError as exc:
+                raise ModelRegistryError(f"health check failed: {exc}") from None
+        return self._register(manifest, f"{manifest['id']} added: endpoint {manifest['source_path']}, model {model}")
+
+    def _need_store(self) -> None:
         if self._store is None:
             raise ModelRegistryError("user models need a data folder to be remembered")
-        manifest = describe_user_model(path, task, labels, model_id)
+
+    def _register(self, manifest: dict, message: str) -> ModelInfo:
         with self._lock:
             if manifest["id"] in self._specs:
                 raise ModelRegistryError(f"a model with id {manifest['id']!r} already exists; pass another id")
@@ -126,7 +163,7 @@ class ModelManager:
                  json.dumps(manifest), time.time()))
             spec = user_spec(manifest)
             self._specs[spec.id] = spec
-        self._emit("added", spec.task, spec.id, f"{spec.id} added from {manifest['source_path']}")
+        self._emit("added", spec.task, spec.id, message)
         return self.info(spec.id)
 
     def remove_user_model(self, model_id: str) -> None:
@@ -179,8 +216,12 @@ class ModelManager:
 
     def _choose(self, task: str, exclude: set[str] = frozenset()) -> ModelSpec | None:
         priority = self.config.model_priority if self.config.model_priority in PRIORITIES else "balanced"
-        candidates = [c for c in self._candidates(task) if c.spec.id not in exclude]
         preferred = self._preferred(task)
+        # A desk version serves only once promoted (the remembered choice), and an endpoint only when the
+        # operator chose it (it may be remote or metered; an unknown latency must not win automatic
+        # selection): neither is picked on its own.
+        candidates = [c for c in self._candidates(task) if c.spec.id not in exclude
+                      and ((c.spec.origin != "desk" and not c.spec.is_endpoint) or c.spec.id == preferred)]
         selection = select(task, candidates, self._hardware(), priority, preferred)
         self._explanations[task] = selection.explanation
         if preferred and selection.spec is not None and selection.spec.id != preferred:
@@ -248,14 +289,25 @@ class ModelManager:
                 return
         raise ModelSwitchError(f"the {task} model kept being evicted before it could be used")
 
+    def runtime(self, model_id: str) -> Any:
+        """The loaded runtime of any registered model, active or not (through the cache), e.g. to
+        evaluate one against another; raises like loading does."""
+        return self._cache.get(self.spec(model_id), self._load)
+
     def _load(self, spec: ModelSpec) -> Any:
         return load_model(spec, self.config)
 
-    def switch(self, task: str, model_id: str, *, remember: bool = True) -> ModelInfo:
-        """Operator switch: load first, then flip; on failure the active model stays."""
+    def switch(self, task: str, model_id: str, *, remember: bool = True, promotion: bool = False) -> ModelInfo:
+        """Operator switch: load first, then flip; on failure the active model stays.
+
+        A desk version is switched to only by a promotion or rollback (engine/desklearn), which checks
+        its figures first and audits the change; ``promotion=True`` says the caller is that."""
         spec = self.spec(model_id)
         if spec.task != task:
             raise ModelSwitchError(f"{model_id} is a {spec.task} model, not {task}")
+        if spec.origin == "desk" and not promotion:
+            raise ModelSwitchError(f"{model_id} is a desk version: promote it (`signaldesk models promote {model_id}`) "
+                                   "so its figures are checked and the change is audited")
         self._failed.pop(model_id, None)  # an explicit request deserves a fresh try
         compat = self.compatibility(spec)
         if not compat.compatible:
@@ -292,7 +344,7 @@ class ModelManager:
                 return
             current = self._specs[model_id]
             lighter = [c for c in self._candidates(task) if c.spec.id != model_id and c.compat.compatible
-                       and (c.compat.expected_latency_ms or 0.0) < p95]
+                       and c.spec.origin != "desk" and (c.compat.expected_latency_ms or 0.0) < p95]
             window.clear()
             if not lighter:
                 self._emit("failed", task, model_id, f"{model_id} p95 {p95:.1f} ms over the {budget:.0f} ms "
@@ -327,13 +379,16 @@ class ModelManager:
         else:
             status = "available" if compat.compatible else "incompatible"
         bench = self._benchmarks.get(spec.id)
+        estimate = spec.memory_estimate(self._hardware().ram_available_gb * 1024) if spec.present else None
         return ModelInfo(
             id=spec.id, task=spec.task, backend=spec.backend, version=spec.version, origin=spec.origin,
             size_mb=round(spec.size_bytes / 1e6, 1), status=status, compatible=compat.compatible,
             reason=compat.reason, active=is_active,
             benchmark=bench.to_dict() if bench is not None and bench.version == spec.version else None,
             licence=spec.licence, memory_mb=loaded[spec.id].memory_mb if spec.id in loaded else None,
-            quality=spec.quality, how_to_add=spec.how_to_add if spec.not_installed else ())
+            quality=spec.quality, how_to_add=spec.how_to_add if spec.not_installed else (),
+            memory_estimate=estimate.to_dict() if estimate is not None else None,
+            source=model_source(spec))
 
     def available(self, task: str) -> list[ModelInfo]:
         with self._lock:

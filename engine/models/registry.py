@@ -12,11 +12,12 @@ import importlib
 import importlib.util
 import json
 import logging
+import re
 import time
 from pathlib import Path
 from typing import Iterable
 
-from engine.manifest import ModelIntegrityError, ModelManifest, load_manifest, sha256_file, verify_files
+from engine.manifest import ModelIntegrityError, ModelManifest, inside, load_manifest, sha256_file, verify_files
 from engine.models import TASKS
 from engine.models.spec import ModelSpec
 from engine.resources import models_dir
@@ -132,6 +133,8 @@ def shipped_specs(data_dir: Path | None, root: Path | None = None) -> list[Model
 
 def verify_spec_files(spec: ModelSpec) -> None:
     """sha256-check everything the spec will load; raises ModelIntegrityError."""
+    if spec.is_endpoint:
+        return  # nothing local to verify: the endpoint's health check stands in at load
     if not spec.present or spec.path is None:
         raise ModelIntegrityError(f"{spec.id}: {spec.missing_reason or 'no files'}")
     package = spec.manifest.get("package_file")
@@ -144,8 +147,10 @@ def verify_spec_files(spec: ModelSpec) -> None:
         return
     files = spec.manifest.get("files") or {}
     directory = spec.path if spec.path.is_dir() else spec.path.parent
+    # A user's model folder must still hold exactly what was hashed when it was added.
     verify_files(ModelManifest(id=spec.id, version=spec.version, task=spec.task, backend=spec.backend,
-                               files=files, directory=directory))
+                               files=files, directory=directory),
+                 complete=spec.origin == "user" and spec.path.is_dir())
 
 
 def _assemble(package: dict, target: Path) -> None:
@@ -157,8 +162,34 @@ def _assemble(package: dict, target: Path) -> None:
 
 # --- user models -----------------------------------------------------------------------------
 def _hash_tree(paths: Iterable[Path], base: Path) -> dict[str, dict]:
-    return {p.relative_to(base).as_posix(): {"sha256": sha256_file(p), "size": p.stat().st_size}
-            for p in sorted(paths)}
+    out = {}
+    for p in sorted(paths):
+        if not inside(p, base):
+            raise ModelRegistryError(f"{p.relative_to(base)} is a link to {p.resolve()}, outside the model folder: "
+                                     "links out of a model folder are not followed")
+        out[p.relative_to(base).as_posix()] = {"sha256": sha256_file(p), "size": p.stat().st_size}
+    return out
+
+
+GGUF_MIN_BYTES = 1 << 20  # the smallest real generator (a 135M model at 4 bits) is ~100 MB
+
+
+def check_gguf(path: Path) -> None:
+    """A GGUF header that can belong to a model: magic, version 2 or 3, tensors and metadata."""
+    import struct
+
+    with open(path, "rb") as fh:
+        header = fh.read(24)
+    if header[:4] != b"GGUF":
+        raise ModelRegistryError(f"{path.name} is not a GGUF file (bad magic bytes)")
+    if len(header) < 24:
+        raise ModelRegistryError(f"{path.name}: truncated GGUF header")
+    version, tensors, metadata = struct.unpack("<IQQ", header[4:24])
+    if version not in (2, 3) or not 1 <= tensors <= 1_000_000 or not 1 <= metadata <= 100_000:
+        raise ModelRegistryError(f"{path.name}: not a usable GGUF model (version {version}, {tensors} tensors, "
+                                 f"{metadata} metadata keys)")
+    if path.stat().st_size < GGUF_MIN_BYTES:
+        raise ModelRegistryError(f"{path.name}: {path.stat().st_size:,} bytes is too small for a GGUF model")
 
 
 def _labels_from_config(folder: Path) -> list[str] | None:
@@ -192,9 +223,7 @@ def describe_user_model(path: Path, task: str | None = None, labels: list[str] |
     if path.is_file():
         if path.suffix.lower() != ".gguf":
             raise ModelRegistryError(f"{path.name}: a single file must be a .gguf model")
-        with open(path, "rb") as fh:
-            if fh.read(4) != b"GGUF":
-                raise ModelRegistryError(f"{path.name} is not a GGUF file (bad magic bytes)")
+        check_gguf(path)
         backend, task = "llama_cpp", task or "generation"
         files = _hash_tree([path], path.parent)
         found_labels: list[str] = []
@@ -219,9 +248,9 @@ def describe_user_model(path: Path, task: str | None = None, labels: list[str] |
         if task != "sentiment":
             raise ModelRegistryError("user model folders are supported for the sentiment task")
         found_labels = map_labels(labels or _labels_from_config(path) or list(LABELS))
-        wanted = [p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in
-                  {".onnx", ".json", ".safetensors", ".txt", ".model", ".data"}]
-        files = _hash_tree(wanted, path)
+        # Every file, whatever its name: a runtime may load any of them (ONNX external data such
+        # as weights.bin was left out when only known suffixes were hashed).
+        files = _hash_tree([p for p in path.rglob("*") if not p.is_dir()], path)
     if task not in TASKS:
         raise ModelRegistryError(f"unknown task {task!r}; one of {', '.join(TASKS)}")
     size = sum(f["size"] for f in files.values())
@@ -234,7 +263,30 @@ def describe_user_model(path: Path, task: str | None = None, labels: list[str] |
     }
 
 
+def describe_endpoint(url: str, model: str, api_key_env: str = "", model_id: str | None = None) -> dict:
+    """The manifest of an OpenAI-compatible endpoint: its URL, model name and the NAME of the
+    environment variable holding its key (never the key)."""
+    from engine.generation.endpoint_backend import EndpointError, check_config
+
+    try:
+        config = check_config(url, model, api_key_env)
+    except EndpointError as exc:
+        raise ModelRegistryError(str(exc)) from None
+    slug = re.sub(r"[^a-z0-9]+", "-", model.lower()).strip("-")[:40] or "model"
+    return {
+        "id": model_id or f"endpoint-{slug}", "version": model, "task": "generation", "backend": "openai",
+        "files": {}, "size_bytes": 0, "labels": [], "licence": "set by the endpoint's operator",
+        "min_ram_mb": 0, "min_cores": 1, "source_path": config.url,
+        "endpoint": {"url": config.url, "model": config.model, "api_key_env": config.api_key_env},
+    }
+
+
 def user_spec(manifest: dict) -> ModelSpec:
+    if manifest.get("backend") == "openai":
+        return ModelSpec(id=manifest["id"], task=manifest["task"], backend="openai", version=manifest["version"],
+                         origin="user", path=None, size_bytes=0, min_ram_mb=0, min_cores=1,
+                         licence=manifest.get("licence", ""), description=f"endpoint {manifest['source_path']}",
+                         manifest=manifest)
     path = Path(manifest["source_path"])
     missing = "" if path.exists() else f"{path} no longer exists"
     return ModelSpec(
@@ -243,3 +295,30 @@ def user_spec(manifest: dict) -> ModelSpec:
         min_cores=int(manifest.get("min_cores", 1)), licence=manifest.get("licence", ""),
         missing_reason=missing, manifest=manifest,
     )
+
+
+# --- desk versions -----------------------------------------------------------------------------
+def desk_spec(model_id: str, path: str, manifest: dict, installed: dict[str, ModelSpec]) -> ModelSpec:
+    """A desk-adapted version (engine/desklearn) trained in this data folder on its analysts' labels.
+
+    It runs on a shipped sentiment model and the shipped encoder, so it is usable only while the
+    very versions it was trained on are installed.
+    """
+    folder = Path(path)
+    missing = "" if (folder / "manifest.json").is_file() else f"its folder {folder} is missing"
+    size = int(manifest.get("size_bytes", 0))
+    for role in ("base", "embedding"):
+        need = manifest.get(role) or {}
+        have = installed.get(str(need.get("id")))
+        if have is None or have.version != need.get("version") or not have.present:
+            found = f" (found {have.version})" if have is not None and have.present else ""
+            missing = missing or f"{role} model {need.get('id')} {need.get('version')} is not installed{found}"
+        else:
+            size += have.size_bytes  # it loads its own copies of both
+    guard = (manifest.get("metrics") or {}).get("guard") or {}
+    quality = (guard.get("tfns_valid") or {}).get("weighted_f1")
+    return ModelSpec(
+        id=model_id, task="sentiment", backend="desk", version=str(manifest.get("version", "")), origin="desk",
+        path=folder, size_bytes=size, min_ram_mb=int(manifest.get("min_ram_mb", 0)), min_cores=1,
+        licence=str(manifest.get("licence", "")), quality=float(quality) if quality is not None else None,
+        description=str(manifest.get("description", "")), missing_reason=missing, manifest=manifest)

@@ -62,7 +62,20 @@ def select(task: str, candidates: list[Candidate], hw: HardwareProfile, priority
         note = f"preferred {preferred} not usable ({blocked.compat.reason if blocked else 'not registered'}); "
     else:
         note = ""
-    ranked = sorted(usable, key=lambda c: _score(c, priority, hw.tier), reverse=True)
+    # Models the operator added are candidates only when chosen by name (switch, settings): adding
+    # a file never makes it active by itself (a 24-byte fake GGUF outranked SmolLM2 on size).
+    # A shipped version marked ``"automatic": false`` (not proven better than the version it
+    # follows) serves only when chosen by name.
+    automatic = [c for c in usable if c.spec.origin != "user" and c.spec.manifest.get("automatic", True)]
+    # A shipped version that names an earlier one in ``supersedes`` (it was better on the dev
+    # splits) replaces it in automatic choice; the earlier one stays selectable by name.
+    superseded = {str(c.spec.manifest.get("supersedes")) for c in automatic if c.spec.manifest.get("supersedes")}
+    automatic = [c for c in automatic if c.spec.id not in superseded] or automatic
+    if not automatic:
+        added = ", ".join(c.spec.id for c in usable)
+        return Selection(None, f"{note}no {task} model to choose automatically; added models ({added}) "
+                               "become active only when switched to")
+    ranked = sorted(automatic, key=lambda c: _score(c, priority, hw.tier), reverse=True)
     best = ranked[0]
     quality = _quality(best)
     details = [f"priority {priority}", f"tier {hw.tier} ({hw.tier_reason})"]

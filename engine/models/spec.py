@@ -11,9 +11,9 @@ from typing import Any
 class ModelSpec:
     id: str
     task: str  # sentiment | embedding | generation
-    backend: str  # onnx | lexicon | hf | llama_cpp
+    backend: str  # onnx | lexicon | hf | llama_cpp | desk
     version: str
-    origin: str  # shipped | package | user
+    origin: str  # shipped | package | user | desk (trained here on analyst labels, engine/desklearn)
     path: Path | None  # model directory, or the .gguf file; None when not resolvable here
     size_bytes: int
     min_ram_mb: int
@@ -38,13 +38,47 @@ class ModelSpec:
         """An optional model left out of this installation (as opposed to missing files)."""
         return not self.present and bool(self.how_to_add)
 
+    @property
+    def is_endpoint(self) -> bool:
+        """Served by an OpenAI-compatible endpoint: no local files, no local memory to speak of."""
+        return self.backend == "openai"
+
+    def memory_estimate(self, available_mb: float | None = None):
+        """For a GGUF file: weights, KV cache and compute from its header (engine/models/gguf.py),
+        against ``available_mb``; None for other models or a header that cannot be read."""
+        if self.backend != "llama_cpp" or self.path is None or not self.path.is_file():
+            return None
+        from engine.models.gguf import CONTEXT_TOKENS, GGUFError, cached_header, estimate_memory
+
+        try:
+            return estimate_memory(cached_header(self.path), CONTEXT_TOKENS, available_mb)
+        except (GGUFError, OSError):
+            return None
+
     def estimated_ram_mb(self) -> float:
-        """Rough resident cost once loaded; measured RSS deltas replace it after a benchmark."""
+        """Resident cost once loaded; measured RSS deltas replace it after a benchmark."""
         size_mb = self.size_bytes / 1e6
+        if self.is_endpoint:
+            return 5.0  # an HTTP client
         if self.backend == "llama_cpp":
+            estimate = self.memory_estimate()
+            if estimate is not None:
+                return max(float(self.min_ram_mb), estimate.total_mb)
             return max(self.min_ram_mb, size_mb * 1.3 + 60)  # weights + KV cache at 2k context
         if self.backend == "hf":
             return max(self.min_ram_mb, size_mb * 2.5 + 300)  # torch runtime overhead
-        if self.backend == "onnx":
+        if self.backend in ("onnx", "desk"):
             return max(self.min_ram_mb, size_mb * 3 + 40)  # int8 weights dequantised workspaces
         return float(max(self.min_ram_mb, 20))
+
+
+def model_source(spec: ModelSpec) -> str:
+    """What the model is, for people: the local file, the endpoint's host and model name, or the folder."""
+    endpoint = spec.manifest.get("endpoint") if isinstance(spec.manifest, dict) else None
+    if endpoint:
+        from urllib.parse import urlsplit
+
+        return f"endpoint {urlsplit(endpoint['url']).netloc}, model {endpoint['model']}"
+    if spec.path is None:
+        return ""
+    return f"local file {spec.path.name}" if spec.backend == "llama_cpp" else f"folder {spec.path.name}"

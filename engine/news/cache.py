@@ -80,6 +80,11 @@ def _direction(score: float) -> int:
     return 0 if abs(score) < NEUTRAL_BAND else int(math.copysign(1, score))
 
 
+def decay_factor(age_s: float, half_life_hours: float) -> float:
+    """What is left of a headline's weight after ``age_s`` seconds: it halves every half-life."""
+    return 0.5 ** (max(0.0, age_s) / 3600.0 / half_life_hours)
+
+
 def normalise_asset(asset: str) -> str:
     return asset.strip().lstrip("$").upper()
 
@@ -130,8 +135,7 @@ class SignalCache:
 
     # --- reading ---------------------------------------------------------------------------
     def decayed_confidence(self, entry: CachedSignal, now: float) -> float:
-        age_h = max(0.0, now - entry.event_time) / 3600.0
-        return entry.confidence * 0.5 ** (age_h / self.config.half_life_hours(entry.category))
+        return entry.confidence * decay_factor(now - entry.event_time, self.config.half_life_hours(entry.category))
 
     def _live(self, entry: CachedSignal, now: float) -> bool:
         return now - entry.event_time <= self.config.signal_ttl_hours * 3600.0
@@ -178,7 +182,7 @@ class SignalCache:
                 "live_sources": float(len(newest))}
 
     # --- warm start from the store -----------------------------------------------------------
-    def warm(self, store, since: float, classify_missing=None, limit: int = 50_000) -> int:
+    def warm(self, store, since: float, classify_missing=None, limit: int = 50_000, upto_id: int | None = None) -> int:
         """Rebuild from signals stored since ``since`` (by arrival, so a backfill of old news still
         counts for the running sentiment; age and TTL use each item's own time), so a fresh process (the
         ``features`` CLI, an app restart) sees the same state the live pipeline built.
@@ -188,7 +192,8 @@ class SignalCache:
             "SELECT s.id, s.source, s.entities, s.label, s.compound, s.confidence, s.received_at, "
             "e.category, e.subcategory, e.impact, e.urgency, e.source_kind, e.event_time, s.text "
             "FROM signals s LEFT JOIN news_events e ON e.signal_id = s.id "
-            "WHERE s.received_at >= ? ORDER BY s.id DESC LIMIT ?", (float(since), int(limit)))
+            "WHERE s.received_at >= ? AND s.id <= ? ORDER BY s.id DESC LIMIT ?",
+            (float(since), int(upto_id) if upto_id is not None else 2**62, int(limit)))
         entries: list[CachedSignal] = []
         for (sid, source, entities, label, compound, confidence, received, category, sub, impact, urgency,
              kind, event_time, text) in reversed(rows):

@@ -43,8 +43,13 @@ class NewsConfig:
     batch_size: int = 64  # fast-lane micro-batch
     batch_timeout_ms: float = 50.0  # a partial batch waits at most this long for company
     submit_chunk: int = 256  # items per inbox transaction (one acknowledgement)
-    slow_queue_capacity: int = 64  # reasoning jobs waiting; beyond this they are dropped and counted
-    max_retries: int = 2  # a failing fast-lane batch is retried this often, then marked failed
+    max_retries: int = 2  # a failing fast-lane batch is retried this often at once (0.2 s apart) ...
+    # ... then its items wait for a later attempt, backing off from retry_backoff_s (doubling, up
+    # to retry_max_backoff_s), while running and on the next start; after max_attempts such
+    # attempts an item is dead-lettered (inbox state failed: `signaldesk ingest --failed`).
+    max_attempts: int = 6
+    retry_backoff_s: float = 1.0
+    retry_max_backoff_s: float = 60.0
 
     # --- event classification ---
     event_prototypes: str = "fallback"  # off | fallback (when rules are unsure) | always
@@ -70,7 +75,8 @@ class NewsConfig:
 
     # --- sources ---
     feed_interval_s: float = 300.0  # default per-feed polling interval
-    feed_timeout_s: float = 15.0
+    feed_timeout_s: float = 15.0  # each connect or read of a feed fetch
+    feed_deadline_s: float = 60.0  # the whole fetch: a server dripping bytes is cut off here
     feed_max_backoff_s: float = 3600.0  # repeated failures stretch the interval up to this
     folder_interval_s: float = 2.0
     replay_rate: float = 20.0  # demo items per second
@@ -94,7 +100,7 @@ def _validate(c: NewsConfig) -> list[str]:
     problems = non_finite_fields(c)
     if problems:
         return problems
-    for name in ("queue_capacity", "batch_size", "submit_chunk", "slow_queue_capacity", "history_per_asset"):
+    for name in ("queue_capacity", "batch_size", "submit_chunk", "history_per_asset"):
         if getattr(c, name) < 1:
             problems.append(f"{name} must be at least 1")
     if c.batch_size > c.queue_capacity:
@@ -103,6 +109,10 @@ def _validate(c: NewsConfig) -> list[str]:
         problems.append("prototype_shed_backlog must not be negative (0 = never shed)")
     if c.max_retries < 0:
         problems.append("max_retries must not be negative")
+    if c.max_attempts < 1:
+        problems.append("max_attempts must be at least 1")
+    if not 0 < c.retry_backoff_s <= c.retry_max_backoff_s:
+        problems.append("retry_backoff_s must be positive and at most retry_max_backoff_s")
     if c.batch_timeout_ms < 0:
         problems.append("batch_timeout_ms must not be negative")
     if c.event_prototypes not in PROTOTYPE_MODES:
@@ -121,7 +131,8 @@ def _validate(c: NewsConfig) -> list[str]:
             problems.append(f"weight_{kind} must not be negative")
     if sum(c.source_weight(k) for k in SOURCE_KINDS) <= 0:
         problems.append("source weights need a positive sum")
-    for name in ("feed_interval_s", "feed_timeout_s", "feed_max_backoff_s", "folder_interval_s", "replay_rate"):
+    for name in ("feed_interval_s", "feed_timeout_s", "feed_deadline_s", "feed_max_backoff_s", "folder_interval_s",
+                 "replay_rate"):
         if getattr(c, name) <= 0:
             problems.append(f"{name} must be positive")
     return problems

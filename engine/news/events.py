@@ -124,6 +124,14 @@ def describe(text: str, category: str, subcategory: str, method: str, confidence
     return EventInfo(category, subcategory, urgency, impact, method, round(float(confidence), 4))
 
 
+def classify_by_rules(text: str) -> EventInfo:
+    """Event class without embeddings: for stored signals that never went through the pipeline."""
+    r = rule_result(text)
+    if r.category is None:
+        return OTHER
+    return describe(text, r.category, r.subcategories.get(r.category, "general"), "rules", 0.0)
+
+
 class EventClassifier:
     """Thread-safe. ``embedder`` returns an object with ``embed(texts) -> (n, d)`` unit rows and a
     ``model_id``, or raises / returns None when no embedding model is available (rules only then)."""

@@ -17,7 +17,7 @@ from engine.news.items import NewsItem
 from engine.store import Store
 
 ALREADY_PROCESSED = "news inbox row already processed"  # the trigger's message (migration 0007)
-_COLUMNS = "id, content_key, source, source_kind, text, tickers, published_at, accepted_at, truncated"
+_COLUMNS = "id, content_key, source, source_kind, text, tickers, published_at, accepted_at, truncated, attempts"
 _INSERT_COLUMNS = 10
 # SQLite allows 32,766 bound variables per statement; stay well below it.
 MAX_ROWS_PER_INSERT = 2000
@@ -34,6 +34,7 @@ class InboxRow:
     published_at: float | None
     accepted_at: float
     truncated: bool
+    attempts: int = 0  # scoring attempts that failed so far (migration 0014)
 
     @property
     def event_time(self) -> float:
@@ -47,7 +48,26 @@ class InboxRow:
 class InboxCounts:
     pending: int
     done: int
-    failed: int
+    failed: int  # the dead-letter list: acknowledged items that could not be scored
+
+
+@dataclass(frozen=True)
+class FailedItem:
+    """One entry of the dead-letter list (``Inbox.failed``), for the UI and ``ingest --failed``."""
+
+    id: int
+    source: str
+    source_kind: str
+    text: str
+    attempts: int
+    error: str  # the last attempt's error
+    accepted_at: float
+    failed_at: float | None
+
+    def to_dict(self) -> dict:
+        from dataclasses import asdict
+
+        return asdict(self)
 
 
 class Inbox:
@@ -99,12 +119,33 @@ class Inbox:
         rows = self.store.query(f"SELECT id FROM news_inbox WHERE state = 'pending' AND id IN ({marks})", tuple(ids))
         return {int(r[0]) for r in rows}
 
-    def mark_failed(self, ids: Sequence[int], error: str) -> None:
+    def record_failures(self, retry: dict[int, float], dead: Sequence[int], error: str, attempts: dict[int, int]) -> None:
+        """One transaction: rows in ``retry`` stay pending with their attempt count and the unix time
+        of their next attempt; rows in ``dead`` go to the dead-letter list (state failed)."""
         now = time.time()
-        for row_id in ids:
-            self.store.execute(
-                "UPDATE news_inbox SET state = 'failed', error = ?, processed_at = ? WHERE id = ? AND state = 'pending'",
-                (error[:500], now, int(row_id)))
+        with self.store.transaction() as conn:
+            for row_id, due in retry.items():
+                conn.execute("UPDATE news_inbox SET attempts = ?, error = ?, next_attempt_at = ? "
+                             "WHERE id = ? AND state = 'pending'", (attempts[row_id], error[:500], due, int(row_id)))
+            for row_id in dead:
+                conn.execute("UPDATE news_inbox SET state = 'failed', attempts = ?, error = ?, processed_at = ?, "
+                             "next_attempt_at = NULL WHERE id = ? AND state = 'pending'",
+                             (attempts[row_id], error[:500], now, int(row_id)))
+
+    def failed(self, limit: int = 1000) -> list[FailedItem]:
+        """The dead-letter list, oldest first: items acknowledged but never scored, with the last error."""
+        rows = self.store.query(
+            "SELECT id, source, source_kind, text, attempts, COALESCE(error, ''), accepted_at, processed_at "
+            "FROM news_inbox WHERE state = 'failed' ORDER BY id LIMIT ?", (int(limit),))
+        return [FailedItem(int(r[0]), r[1], r[2], r[3], int(r[4]), r[5], float(r[6]), r[7]) for r in rows]
+
+    def retry_failed(self, ids: Sequence[int] | None = None) -> int:
+        """Put dead-lettered rows (all, or ``ids``) back to pending with fresh attempts; they are
+        scored at the pipeline's next start. Returns how many."""
+        sql = "UPDATE news_inbox SET state = 'pending', attempts = 0, next_attempt_at = NULL WHERE state = 'failed'"
+        if ids is None:
+            return self.store.execute(sql)
+        return sum(self.store.execute(sql + " AND id = ?", (int(i),)) for i in ids)
 
     def counts(self) -> InboxCounts:
         found = dict(self.store.query("SELECT state, COUNT(*) FROM news_inbox GROUP BY state"))
@@ -128,4 +169,4 @@ def done_statements(rows: Sequence[InboxRow], signal_ids: Sequence[int], events:
 
 def _row(r: tuple) -> InboxRow:
     return InboxRow(int(r[0]), r[1], r[2], r[3], r[4], tuple(json.loads(r[5] or "[]")),
-                    r[6], float(r[7]), bool(r[8]))
+                    r[6], float(r[7]), bool(r[8]), int(r[9]))

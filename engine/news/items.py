@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from urllib.parse import urlsplit, urlunsplit
 
 from engine.news.config import SOURCE_KINDS
+from engine.validation import strip_control
 
 _SPACES = re.compile(r"\s+")
 
@@ -58,8 +59,9 @@ class NewsItem:
 
 
 def make_item(text: str, source: str, max_chars: int, **fields) -> NewsItem | None:
-    """A trimmed, length-capped item, or None for blank text (counted by the caller as invalid)."""
-    cleaned = _SPACES.sub(" ", text or "").strip()
+    """A trimmed, length-capped item, or None for blank text (counted by the caller as invalid).
+    Control characters go first, so a line of NUL bytes is blank, not a headline."""
+    cleaned = _SPACES.sub(" ", strip_control(text or "")).strip()
     if not cleaned:
         return None
     cut = len(cleaned) > max_chars

@@ -1,12 +1,9 @@
-"""The two lanes' queues: a bounded, reservable queue for the fast lane and the slow (reasoning) lane.
+"""The fast lane's queue: bounded and reservable.
 
-Fast lane: a producer first *reserves* room, then commits its items to the inbox, then puts
-them. Reserving before committing means a full queue blocks the source before anything is
+A producer first *reserves* room, then commits its items to the inbox, then puts them.
+Reserving before committing means a full queue blocks the source before anything is
 acknowledged, so memory stays bounded and nothing is accepted that could not be queued.
-
-Slow lane: its own thread and its own bounded queue, so a seconds-long LLM call never delays
-headline scoring. When that queue is full an offer is dropped *and counted*: reasoning is an
-optional extra on a signal that is already stored and shown.
+(Explanations run on their own lane: engine/reasoning/lanes.py.)
 """
 
 from __future__ import annotations
@@ -15,8 +12,7 @@ import collections
 import logging
 import threading
 import time
-from dataclasses import dataclass
-from typing import Any, Callable, Generic, TypeVar
+from typing import Generic, TypeVar
 
 log = logging.getLogger(__name__)
 
@@ -108,104 +104,3 @@ class ReservableQueue(Generic[T]):
     @property
     def closed(self) -> bool:
         return self._closed
-
-
-@dataclass(frozen=True)
-class SlowLaneStats:
-    enabled: bool
-    depth: int
-    capacity: int
-    offered: int
-    done: int
-    failed: int
-    dropped: int  # offers refused because the lane was full: counted, never silent
-    busy: bool
-
-
-class SlowLane:
-    """One worker thread running ``handler(job)`` for queued jobs; results go to ``on_result``."""
-
-    def __init__(self, capacity: int, handler: Callable[[Any], Any] | None = None,
-                 on_result: Callable[[Any, Any], None] | None = None) -> None:
-        self.capacity = capacity
-        self._handler = handler
-        self._on_result = on_result
-        self._jobs: collections.deque = collections.deque()
-        self._cond = threading.Condition()
-        self._thread: threading.Thread | None = None
-        self._stopping = False
-        self._busy = False
-        self._offered = self._done = self._failed = self._dropped = 0
-
-    def set_handler(self, handler: Callable[[Any], Any] | None) -> None:
-        with self._cond:
-            self._handler = handler
-
-    @property
-    def enabled(self) -> bool:
-        return self._handler is not None
-
-    def start(self) -> None:
-        with self._cond:
-            if self._thread is not None and self._thread.is_alive():
-                return
-            self._stopping = False
-            self._thread = threading.Thread(target=self._run, name="news-slow-lane", daemon=True)
-            self._thread.start()
-
-    def offer(self, job: Any) -> bool:
-        """Queue a job without ever blocking the caller (the fast lane). False when not queued."""
-        with self._cond:
-            if self._handler is None or self._stopping:
-                return False
-            self._offered += 1
-            if len(self._jobs) >= self.capacity:
-                self._dropped += 1
-                return False
-            self._jobs.append(job)
-            self._cond.notify()
-            return True
-
-    def _run(self) -> None:
-        while True:
-            with self._cond:
-                self._cond.wait_for(lambda: self._jobs or self._stopping)
-                if self._stopping:
-                    return
-                job = self._jobs.popleft()
-                handler = self._handler
-                self._busy = True
-            try:
-                result = handler(job) if handler is not None else None
-            except Exception:  # a reasoning failure must never take the lane down
-                log.exception("slow lane job failed")
-                with self._cond:
-                    self._failed += 1
-                    self._busy = False
-                continue
-            with self._cond:
-                self._done += 1
-                self._busy = False
-            if self._on_result is not None:
-                try:
-                    self._on_result(job, result)
-                except Exception:
-                    log.exception("slow lane result listener failed")
-
-    def idle(self) -> bool:
-        with self._cond:
-            return not self._jobs and not self._busy
-
-    def stop(self, timeout: float = 5.0) -> None:
-        with self._cond:
-            self._stopping = True
-            self._jobs.clear()
-            self._cond.notify_all()
-            thread = self._thread
-        if thread is not None:
-            thread.join(timeout)
-
-    def stats(self) -> SlowLaneStats:
-        with self._cond:
-            return SlowLaneStats(self._handler is not None, len(self._jobs), self.capacity, self._offered,
-                                 self._done, self._failed, self._dropped, self._busy)

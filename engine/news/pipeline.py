@@ -6,7 +6,8 @@
         --> ReservableQueue --micro-batch (batch_size / batch_timeout_ms)--> fast lane thread:
             sentiment (Engine.analyze_batch) + event class + tickers
             --> one transaction: signals + news_events + inbox rows marked done
-            --> SignalCache, on_scored listeners, and high-impact items offered to the slow lane
+            --> Engine.on_scored listeners (origin "live"): the signal cache, the Redis publisher,
+                ideas, auto-explain, the desk's table (engine/scored.py)
 
 Load shedding: while the queue is backed up (``prototype_shed_backlog`` items), batches skip the
 optional embedding step of event classification and keep the rules' class, so a burst is
@@ -15,13 +16,18 @@ scored at rules speed; ``stats().events_shed`` counts those items and their even
 
 Nothing is dropped silently: a full queue blocks the source (``backpressure_s`` says for how
 long); a submit that gives up (timeout, or the pipeline stopping) is *refused* before anything
-is committed, so the source still owns those items; the only drops are reasoning jobs refused
-by a full slow lane and drops a source reports itself, and both are counted in ``stats()``.
+is committed, so the source still owns those items; the only drops are those a source reports
+itself, and they are counted in ``stats()``.
 
-Threads: one fast-lane worker, one slow-lane worker, one short-lived resumer at start. The
-engine's models and store have their own locks, so the GUI's own calls can interleave.
-Listeners run on the fast-lane thread and must return quickly (the Qt bridge should just
-hand the frozen batch over to its own thread).
+Failures: a batch that fails to score is retried at once (``max_retries``); then each of its
+items waits for another attempt, backing off (``retry_backoff_s`` doubling), while running and
+after a restart (rows stay pending in the inbox with their ``attempts``); after ``max_attempts``
+an item is dead-lettered (inbox state failed, listed by ``failed_items()`` with its last error).
+
+Threads: one fast-lane worker and one short-lived resumer at start. The engine's models and
+store have their own locks, so the GUI's own calls can interleave. Inline ``on_scored``
+listeners run on the fast-lane thread and must return quickly; slower work subscribes in the
+background (engine/scored.py).
 """
 
 from __future__ import annotations
@@ -34,14 +40,15 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
+from engine.alerts import AlertEngine, load_alert_config
 from engine.news.cache import AssetSnapshot, SignalCache
 from engine.news.config import NewsConfig
-from engine.news.events import EventClassifier, EventInfo, describe, rule_result
+from engine.news.events import EventClassifier, classify_by_rules
 from engine.news.files import RowProblem, iter_news_file
 from engine.news.inbox import ALREADY_PROCESSED, MAX_ROWS_PER_INSERT, Inbox, InboxRow, done_statements
 from engine.news.items import NewsItem
-from engine.news.lanes import QueueClosed, ReservableQueue, SlowLane, SlowLaneStats
-from engine.types import Signal
+from engine.news.lanes import QueueClosed, ReservableQueue
+from engine.scored import ScoredBatch, ScoredItem
 
 log = logging.getLogger(__name__)
 
@@ -71,27 +78,6 @@ class FileIngestReport:
 
 
 @dataclass(frozen=True)
-class ScoredItem:
-    signal: Signal
-    event: EventInfo
-    inbox_id: int
-    source_kind: str
-    event_time: float
-
-
-@dataclass(frozen=True)
-class ScoredBatch:
-    items: tuple[ScoredItem, ...]
-    batch_ms: float  # scoring + classification + storing, for the whole batch
-
-
-@dataclass(frozen=True)
-class ReasoningJob:
-    signal: Signal
-    event: EventInfo
-
-
-@dataclass(frozen=True)
 class PipelineStats:
     running: bool
     accepted: int
@@ -99,8 +85,8 @@ class PipelineStats:
     refused: int
     resumed: int  # pending inbox rows from an earlier run, queued again at start
     scored: int
-    failed: int  # rows marked failed after max_retries (kept in the inbox with the error)
-    dropped: int  # total counted drops (slow-lane refusals + drops sources reported)
+    failed: int  # rows dead-lettered this run after max_attempts (inbox state failed, with the error)
+    dropped: int  # total counted drops (drops sources reported)
     dropped_by_reason: tuple[tuple[str, int], ...]
     queue_depth: int
     queue_capacity: int
@@ -113,7 +99,8 @@ class PipelineStats:
     embedded: int  # headlines that needed an embedding for their event class
     events_shed: int  # classified by rules alone because the queue was backed up (load shedding)
     embedding_available: bool
-    slow_lane: SlowLaneStats
+    retried: int = 0  # failed scoring attempts that were scheduled for another try (backoff)
+    retrying: int = 0  # rows waiting now for their next attempt
 
     def to_dict(self) -> dict:
         from dataclasses import asdict
@@ -123,23 +110,12 @@ class PipelineStats:
         return out
 
 
-def classify_by_rules(text: str) -> EventInfo:
-    """Event class without embeddings: for stored signals that never went through the pipeline."""
-    r = rule_result(text)
-    if r.category is None:
-        return EventInfo("other", "general", "low", "low", "none", 0.0)
-    return describe(text, r.category, r.subcategories.get(r.category, "general"), "rules", 0.0)
-
-
-def warm_cache(cache: SignalCache, store: Any, now: float | None = None) -> int:
+def warm_cache(cache: SignalCache, store: Any, now: float | None = None, upto_id: int | None = None) -> int:
     """Rebuild a cache from the store: the live pipeline at start, and ``signaldesk features``
-    (which needs no model loaded) both go through here, so they agree."""
+    (which needs no model loaded) both go through here, so they agree. ``upto_id``: signals
+    stored after it are left to the live listener."""
     now = time.time() if now is None else now
-    return cache.warm(store, now - WARM_WINDOW_S, classify_missing=classify_by_rules)
-
-
-def _merge_tickers(named: Sequence[str], extracted: Sequence[str]) -> tuple[str, ...]:
-    return tuple(dict.fromkeys([t.upper() for t in named] + list(extracted)))
+    return cache.warm(store, now - WARM_WINDOW_S, classify_missing=classify_by_rules, upto_id=upto_id)
 
 
 class NewsPipeline:
@@ -153,12 +129,12 @@ class NewsPipeline:
         self.cache = SignalCache(self.config)
         self.classifier = EventClassifier(self._embedder, mode=self.config.event_prototypes,
                                           min_similarity=self.config.prototype_min_similarity)
-        self.slow_lane = SlowLane(self.config.slow_queue_capacity, on_result=self._reasoned)
+        # Alerts for watchlist symbols ([alerts] in config.toml); the UI subscribes to self.alerts.
+        self.alerts = AlertEngine(self.store, load_alert_config(engine.data_dir),
+                                  engine.watchlist.symbols if engine.watchlist is not None else tuple)
         self._queue: ReservableQueue[InboxRow] = ReservableQueue(self.config.queue_capacity)
         self._lock = threading.Lock()
         self._idle = threading.Condition(self._lock)
-        self._listeners: list[Callable[[ScoredBatch], None]] = []
-        self._reason_listeners: list[Callable[[ReasoningJob, Any], None]] = []
         self._worker: threading.Thread | None = None
         self._resumer: threading.Thread | None = None
         self._running = False
@@ -166,11 +142,18 @@ class NewsPipeline:
         self._resuming = False
         self._warmed = False
         self._warm_lock = threading.Lock()
+        self._cache_lock = threading.Lock()
+        self._warm_upto: int | None = None  # signals up to this id came from the store at warm-up
         self._sources = None
         self._counts = dict(accepted=0, duplicates=0, refused=0, resumed=0, scored=0, failed=0, batches=0,
-                            events_shed=0)
+                            events_shed=0, retried=0)
+        self._retries: dict[int, tuple[float, InboxRow]] = {}  # inbox id -> (monotonic due time, row)
         self._dropped: dict[str, int] = {}
         self._last_batch_ms = 0.0
+        # The cache keeps gauges and features current for every origin (pasted, live, Redis); alerts
+        # are checked for every origin too, off the scoring thread (they write the alerts log).
+        engine.on_scored(self._add_to_cache, name="signal cache", background=False)
+        engine.on_scored(self._raise_alerts, name="alerts")
 
     # --- wiring ----------------------------------------------------------------------------
     def _embedder(self) -> Any:
@@ -185,33 +168,6 @@ class NewsPipeline:
 
             self._sources = SourceManager(self)
         return self._sources
-
-    def subscribe(self, on_scored: Callable[[ScoredBatch], None]) -> None:
-        with self._lock:
-            self._listeners.append(on_scored)
-
-    def unsubscribe(self, on_scored: Callable[[ScoredBatch], None]) -> None:
-        with self._lock:
-            if on_scored in self._listeners:
-                self._listeners.remove(on_scored)
-
-    def set_reasoner(self, handler: Callable[[ReasoningJob], Any] | None,
-                     on_result: Callable[[ReasoningJob, Any], None] | None = None) -> None:
-        """Install the slow lane's work (the LLM rationale arrives with its own issue)."""
-        self.slow_lane.set_handler(handler)
-        if on_result is not None:
-            with self._lock:
-                self._reason_listeners.append(on_result)
-
-    def request_reasoning(self, signal: Signal, event: EventInfo) -> bool:
-        """Queue a signal for the slow lane on demand; False (and counted) when the lane is full."""
-        return self.slow_lane.offer(ReasoningJob(signal, event))
-
-    def _reasoned(self, job: ReasoningJob, result: Any) -> None:
-        with self._lock:
-            listeners = list(self._reason_listeners)
-        for listener in listeners:
-            listener(job, result)
 
     def report_dropped(self, count: int, reason: str) -> None:
         """For sources that cannot keep items they could not submit (e.g. a push stream)."""
@@ -232,7 +188,6 @@ class NewsPipeline:
                 self._queue = ReservableQueue(self.config.queue_capacity)
             self._running = True
         self.warm_cache()
-        self.slow_lane.start()
         self._worker = threading.Thread(target=self._run_fast_lane, name="news-fast-lane", daemon=True)
         self._worker.start()
         if resume:
@@ -254,16 +209,17 @@ class NewsPipeline:
         for thread in (self._resumer, self._worker):
             if thread is not None:
                 thread.join(timeout)
-        self.slow_lane.stop()
         with self._lock:
             self._resuming = False
+            self._retries.clear()  # still pending in the inbox: the next start resumes them
             self._idle.notify_all()
 
     def wait_idle(self, timeout: float | None = None) -> bool:
-        """True once nothing is queued, resuming or being scored (the slow lane is not waited for)."""
+        """True once nothing is queued, resuming, being scored or waiting for a retry (background
+        listeners are not waited for)."""
         deadline = None if timeout is None else time.monotonic() + timeout
         with self._idle:
-            while self._running and (len(self._queue) or self._in_flight or self._resuming):
+            while self._running and (len(self._queue) or self._in_flight or self._resuming or self._retries):
                 remaining = None if deadline is None else deadline - time.monotonic()
                 if remaining is not None and remaining <= 0:
                     return False
@@ -370,9 +326,14 @@ class NewsPipeline:
                 self._resuming = False
                 self._idle.notify_all()
 
-    def retry_failed(self) -> int:
-        """Put failed inbox rows back to pending; they are queued at the next start."""
-        return self.store.execute("UPDATE news_inbox SET state = 'pending', error = NULL WHERE state = 'failed'")
+    def retry_failed(self, ids: Sequence[int] | None = None) -> int:
+        """Put dead-lettered inbox rows (all, or ``ids``) back to pending with fresh attempts; they
+        are queued at the next start."""
+        return self.inbox.retry_failed(ids)
+
+    def failed_items(self, limit: int = 1000) -> list:
+        """The dead-letter list (``engine.news.inbox.FailedItem``: text, source, attempts, last error)."""
+        return self.inbox.failed(limit)
 
     # --- fast lane -----------------------------------------------------------------------------
     def _run_fast_lane(self) -> None:
@@ -381,6 +342,7 @@ class NewsPipeline:
             with self._lock:
                 if not self._running:
                     break
+            self._requeue_due()
             batch = self._queue.get_batch(self.config.batch_size, 0.2, fill_s)
             if not batch:
                 if self._queue.closed:
@@ -413,56 +375,109 @@ class NewsPipeline:
             except Exception as exc:
                 attempts += 1
                 if attempts > self.config.max_retries:
-                    log.error("news fast lane: %d item(s) failed after %d attempts: %s", len(rows), attempts, exc)
-                    self.inbox.mark_failed([r.id for r in rows], f"{type(exc).__name__}: {exc}")
-                    with self._lock:
-                        self._counts["failed"] += len(rows)
+                    self._retry_later(rows, f"{type(exc).__name__}: {exc}")
                     return
                 time.sleep(0.2 * attempts)
                 continue
             self._after_store(scored, (time.perf_counter() - started) * 1000.0)
             return
 
+    def _retry_later(self, rows: list[InboxRow], error: str) -> None:
+        """One more failed attempt for each row: schedule the next one with backoff, or dead-letter
+        the rows that have had ``max_attempts``. Both are recorded in the inbox; if even that write
+        fails (the database is locked), the rows stay pending there and are retried from memory."""
+        cfg = self.config
+        attempts = {r.id: r.attempts + 1 for r in rows}
+        dead = [r.id for r in rows if attempts[r.id] >= cfg.max_attempts]
+        waits = {r.id: min(cfg.retry_max_backoff_s, cfg.retry_backoff_s * 2 ** (attempts[r.id] - 1))
+                 for r in rows if r.id not in dead}
+        try:
+            self.inbox.record_failures({i: time.time() + w for i, w in waits.items()}, dead, error, attempts)
+        except sqlite3.Error as exc:
+            log.warning("news fast lane: could not record %d failed item(s) (%s); retrying them", len(rows), exc)
+            waits, dead = {r.id: cfg.retry_max_backoff_s if r.id in dead else waits[r.id] for r in rows}, []
+        now = time.monotonic()
+        with self._lock:
+            for r in rows:
+                if r.id in waits:
+                    self._retries[r.id] = (now + waits[r.id], replace(r, attempts=attempts[r.id]))
+            self._counts["retried"] += len(waits)
+            self._counts["failed"] += len(dead)
+        if dead:
+            log.error("news fast lane: %d item(s) dead-lettered after %d attempts: %s", len(dead),
+                      cfg.max_attempts, error)
+        if waits:
+            log.warning("news fast lane: %d item(s) failed (%s); next attempt in %.1f s", len(waits), error,
+                        min(waits.values()))
+
+    def _requeue_due(self) -> None:
+        """Put rows whose retry is due back in the queue, if it has room now (never blocks the lane)."""
+        now = time.monotonic()
+        with self._lock:
+            due = [row for at, row in self._retries.values() if at <= now][: self.config.batch_size]
+        if not due:
+            return
+        try:
+            if not self._queue.reserve(len(due), 0):
+                return
+        except QueueClosed:
+            return
+        with self._lock:
+            for row in due:
+                self._retries.pop(row.id, None)
+        self._queue.put_reserved(due, len(due))
+
     def _score_and_store(self, rows: list[InboxRow]) -> list[ScoredItem]:
         texts = [r.text for r in rows]
-        signals = self.engine.analyze_batch(texts, "news", persist=False, truncated=[r.truncated for r in rows])
+        signals = self.engine.analyze_batch(texts, "news", persist=False, truncated=[r.truncated for r in rows],
+                                            declared=[r.tickers for r in rows])
         backlog = self.config.prototype_shed_backlog
         shed = backlog > 0 and len(self._queue) >= backlog
         events = self.classifier.classify(texts, method="rules" if shed else "combined")
         if shed:
             with self._lock:
                 self._counts["events_shed"] += len(texts)
-        signals = [replace(s, source=r.source, entities=_merge_tickers(r.tickers, s.entities))
-                   for s, r in zip(signals, rows)]
+        signals = [replace(s, source=r.source) for s, r in zip(signals, rows)]
         now = time.time()
         stored = self.store.add_signals(
             signals, same_transaction=lambda kept: done_statements(rows, [s.id for s in kept], events, now))
         return [ScoredItem(s, e, r.id, r.source_kind, r.event_time) for s, e, r in zip(stored, events, rows)]
 
     def _after_store(self, scored: list[ScoredItem], batch_ms: float) -> None:
-        for item in scored:
-            self.cache.add(item.signal, item.event, item.source_kind, item.event_time)
-            if item.event.impact == "high" and self.slow_lane.enabled:
-                self.slow_lane.offer(ReasoningJob(item.signal, item.event))  # a full lane counts the drop
         with self._lock:
             self._counts["scored"] += len(scored)
             self._counts["batches"] += 1
             self._last_batch_ms = batch_ms
-            listeners = list(self._listeners)
-        batch = ScoredBatch(tuple(scored), batch_ms)
-        for listener in listeners:
-            try:
-                listener(batch)
-            except Exception:
-                log.exception("news listener failed")
+        self.engine.scored.publish(ScoredBatch("live", tuple(scored), batch_ms))
+
+    def _raise_alerts(self, batch: ScoredBatch) -> None:
+        self.alerts.process([(i.signal, i.event if i.event is not None else classify_by_rules(i.signal.text), i.time)
+                             for i in batch.items])
+
+    def _add_to_cache(self, batch: ScoredBatch) -> None:
+        with self._cache_lock:
+            upto = self._warm_upto
+        if upto is None:
+            return  # not warmed yet: the warm-up reads these from the store
+        for item in batch.items:
+            if item.signal.id is not None and item.signal.id <= upto:
+                continue  # already read by the warm-up
+            event = item.event if item.event is not None else classify_by_rules(item.signal.text)
+            self.cache.add(item.signal, event, item.source_kind, item.time)
 
     # --- cache and features -------------------------------------------------------------------
     def warm_cache(self) -> None:
+        """Once: every signal stored up to now from the store; the ones stored later arrive through
+        the after-scoring listener. The split point is taken under the listener's lock, so each
+        signal is counted exactly once whatever thread stores it meanwhile."""
         with self._warm_lock:
             if self._warmed:
                 return
             self._warmed = True
-            warm_cache(self.cache, self.store)
+            with self._cache_lock:
+                upto = int(self.store.query("SELECT COALESCE(MAX(id), 0) FROM signals")[0][0])
+                self._warm_upto = upto
+            warm_cache(self.cache, self.store, upto_id=upto)
 
     def features(self, asset: str, now: float | None = None) -> dict[str, float]:
         """The J8 feature vector of an asset (engine/news/cache.py documents each value)."""
@@ -485,13 +500,11 @@ class NewsPipeline:
 
     def stats(self) -> PipelineStats:
         classifier = self.classifier.stats()
-        slow = self.slow_lane.stats()
         with self._lock:
             c = dict(self._counts)
             dropped = dict(self._dropped)
             last_ms = self._last_batch_ms
-        if slow.dropped:
-            dropped["slow_lane_full"] = dropped.get("slow_lane_full", 0) + slow.dropped
+            retrying = len(self._retries)
         return PipelineStats(
             running=self._running, accepted=c["accepted"], duplicates=c["duplicates"], refused=c["refused"],
             resumed=c["resumed"], scored=c["scored"], failed=c["failed"], dropped=sum(dropped.values()),
@@ -500,4 +513,4 @@ class NewsPipeline:
             backpressure_s=round(self._queue.blocked_s, 3), batches=c["batches"],
             mean_batch_size=round(c["scored"] / c["batches"], 2) if c["batches"] else 0.0, last_batch_ms=round(last_ms, 2),
             classified=classifier.classified, embedded=classifier.embedded, events_shed=c["events_shed"],
-            embedding_available=classifier.embedding_available, slow_lane=slow)
+            embedding_available=classifier.embedding_available, retried=c["retried"], retrying=retrying)

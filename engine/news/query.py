@@ -21,6 +21,7 @@ from engine.sentiment.base import LABELS
 from engine.textsearch import SQL_FUNCTION, glob_pattern
 
 MAX_PAGE = 5000
+MAX_ASSETS_FILTER = 500  # a watchlist holds at most 500 symbols (engine/entities/watchlist.py)
 
 # Sort keys the view offers, and the SQL expressions each one orders by (then s.id breaks ties).
 # Text columns compare with NOCASE (ASCII letters folded), the others as stored.
@@ -40,6 +41,9 @@ _ASCII_FOLD = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstu
 @dataclass(frozen=True)
 class NewsFilter:
     asset: str = ""  # a ticker; "" = any
+    # Any of these symbols (the watchlist, for the Live tab's "watchlist only"); () = no such filter.
+    # An empty watchlist with the filter on is ``assets=("",)``: it matches nothing, as it should.
+    assets: tuple[str, ...] = ()
     label: str = ""  # bullish | bearish | neutral; "" = any
     category: str = ""  # an event category; "" = any
     min_confidence: float = 0.0
@@ -63,6 +67,8 @@ class NewsFilter:
             raise ValueError(f"category must be one of {', '.join(CATEGORIES)}")
         if not 0 < self.limit <= MAX_PAGE:
             raise ValueError(f"limit must be in 1..{MAX_PAGE}")
+        if len(self.assets) > MAX_ASSETS_FILTER:
+            raise ValueError(f"at most {MAX_ASSETS_FILTER} symbols in one filter")
 
 
 @dataclass(frozen=True)
@@ -134,6 +140,10 @@ def query_news(store, f: NewsFilter) -> tuple[NewsRow, ...]:
         # entities is a JSON list of upper-case tickers: match the quoted element exactly.
         where.append("s.entities LIKE ? ESCAPE '\\'")
         params.append(f'%"{_escape_like(f.asset.strip().lstrip("$").upper())}"%')
+    if f.assets:
+        marks = ",".join("?" * len(f.assets))
+        where.append(f"EXISTS (SELECT 1 FROM json_each(s.entities) WHERE value IN ({marks}))")
+        params.extend(a.strip().lstrip("$").upper() for a in f.assets)
     if f.label:
         where.append("s.label = ?")
         params.append(f.label)

@@ -30,6 +30,8 @@ class AuditRecord:
     first_token_ms: float | None
     prompt_tokens: int
     completion_tokens: int
+    checks: list  # [{name, passed, detail, blocking}] of what callers got (m0024)
+    model_source: str  # what the model was: local file or endpoint host (m0024)
 
     def to_dict(self) -> dict:
         return dict(self.__dict__)
@@ -37,8 +39,8 @@ class AuditRecord:
 
 _COLUMNS = ("id, created_at, signal_id, mode, model_id, model_version, status, fallback_used, attempts, "
             "prompt, response_schema, retrieved, raw_output, errors, parsed_output, latency_ms, "
-            "first_token_ms, prompt_tokens, completion_tokens")
-_JSON = {"prompt", "response_schema", "retrieved", "raw_output", "errors", "parsed_output"}
+            "first_token_ms, prompt_tokens, completion_tokens, checks, model_source")
+_JSON = {"prompt", "response_schema", "retrieved", "raw_output", "errors", "parsed_output", "checks"}
 
 
 def _dumps(value: Any) -> str:
@@ -49,7 +51,8 @@ def write_audit(store: Any, *, signal_id: int | None, mode: str, model_id: str, 
                 status: str, fallback_used: bool, attempts: int, prompt: list, response_schema: dict,
                 retrieved: Sequence[dict], raw_output: Sequence[str], errors: Sequence[str],
                 parsed_output: dict, latency_ms: float, first_token_ms: float | None,
-                prompt_tokens: int, completion_tokens: int, link: bool = True) -> int:
+                prompt_tokens: int, completion_tokens: int, checks: Sequence[dict] = (), model_source: str = "",
+                link: bool = True) -> int:
     """Append the audit row; with ``link`` (and a signal id) it also becomes the signal's latest
     explanation (``latest_for_signal``)."""
     now = time.time()
@@ -57,10 +60,11 @@ def write_audit(store: Any, *, signal_id: int | None, mode: str, model_id: str, 
     # between threads, so a separate last_insert_rowid() could see another thread's insert.
     rows = store.query(
         f"INSERT INTO reasoning_audit ({_COLUMNS.removeprefix('id, ')}) "
-        "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) RETURNING id",
+        "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) RETURNING id",
         (now, signal_id, mode, model_id, model_version, status, int(fallback_used), attempts, _dumps(prompt),
          _dumps(response_schema), _dumps(list(retrieved)), _dumps(list(raw_output)), _dumps(list(errors)),
-         _dumps(parsed_output), float(latency_ms), first_token_ms, int(prompt_tokens), int(completion_tokens)))
+         _dumps(parsed_output), float(latency_ms), first_token_ms, int(prompt_tokens), int(completion_tokens),
+         _dumps(list(checks)), str(model_source)))
     audit_id = int(rows[0][0])
     if signal_id is not None and link:
         store.execute(

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from engine.reasoning.audit import latest_for_signal, read_audit
+from engine.reasoning.checks import Check
 from engine.reasoning.schema import CITED_PATTERN
 
 _CITED = re.compile(CITED_PATTERN)
@@ -21,6 +22,7 @@ STATUS_TEXT = {
     "ok": "written by the language model",
     "ok_after_retry": "written by the language model on its second attempt",
     "fallback_invalid": "the model's answers did not pass the schema",
+    "fallback_checks": "the model's answers failed the faithfulness checks",
     "fallback_timeout": "the model did not finish in time",
     "fallback_error": "the model failed",
     "fallback_breaker_open": "the LLM circuit breaker is open after repeated failures",
@@ -32,6 +34,11 @@ STATUS_TEXT = {
 
 def describe_status(status: str) -> str:
     return STATUS_TEXT.get(status, status.removeprefix("fallback_").replace("_", " "))
+
+
+def describe_fallback(status: str) -> str:
+    """Why the evidence-based explanation was used, as its own text says it."""
+    return describe_status(status).replace("LLM ", "")
 
 
 @dataclass(frozen=True)
@@ -89,6 +96,12 @@ class StoredExplanation:
     first_token_ms: float | None
     completion_tokens: int
     errors: tuple[str, ...]
+    checks: tuple = ()  # engine.reasoning.checks.Check, as stored in the audit
+    model_source: str = ""
+
+    @property
+    def sentiment_disagreement(self) -> bool:
+        return any(c.name == "sentiment" and not c.passed for c in self.checks)
 
     @property
     def insufficient_data(self) -> bool:
@@ -108,7 +121,8 @@ def stored_explanation(store: Any, signal_id: int) -> StoredExplanation | None:
                              tuple(latest["chain"]), tuple(latest["cited"]), tuple(record.retrieved),
                              record.fallback_used, record.status, record.model_id, record.model_version,
                              float(record.latency_ms), record.first_token_ms, int(record.completion_tokens),
-                             tuple(record.errors))
+                             tuple(record.errors), tuple(Check.from_dict(c) for c in record.checks),
+                             record.model_source)
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ from typing import Sequence
 
 from engine.reasoning.guardrails import CLOSE, OPEN, new_nonce, sanitize_untrusted, wrap_untrusted
 from engine.types import Signal
+from engine.validation import MAX_TICKERS
 
 # One nonce per process (see build_prompt for why that is enough and what it buys).
 SESSION_NONCE = new_nonce()
@@ -23,11 +24,14 @@ SYSTEM = (
     "Reply with one JSON object: sentiment, entities (companies or tickers named), events (short "
     "labels, e.g. earnings beat), timeframe, magnitude, rationale (one or two sentences grounded in "
     "the item and the related items), cited (ids of related items you used), direction (BUY, HOLD "
-    "or SELL), confidence (0 to 1). With no related items, say data is insufficient and answer HOLD."
+    "or SELL), confidence (0 to 1). With no related items, say data is insufficient and answer HOLD.\n"
+    "Name only companies, people, places and numbers written in the news item or the related items "
+    "you cite; never add facts from memory."
 )
 CHAIN_INSTRUCTION = (
     "Before that, reason in five short steps inside chain: key_facts, sentiment, market_context "
-    "(what the related items add), impact (likely price effect), conclusion (the call and why)."
+    "(what the related items add), impact (likely price effect), conclusion (the call and why, starting "
+    "with BUY:, HOLD: or SELL:, the same call as direction)."
 )
 
 
@@ -39,7 +43,8 @@ CHAIN_INSTRUCTION = (
 _EXAMPLES = (
     {
         "item": "Harbor Bank fined $2bn by regulators over money laundering controls",
-        "classifier": "bearish, confidence 0.90. Tickers: none found.",
+        "tickers": "none found",
+        "classifier": "bearish, confidence 0.90.",
         "context": "[signal:7] (2024-03-02, bearish, similarity 0.71) Regulators open an investigation "
                    "into Harbor Bank's compliance unit",
         "answer": {"sentiment": "bearish", "entities": ["Harbor Bank"], "events": ["regulatory fine"],
@@ -51,11 +56,12 @@ _EXAMPLES = (
                   "sentiment": "Bearish for Harbor Bank: a large penalty and a compliance failure.",
                   "market_context": "signal:7 reported the investigation that led to this fine.",
                   "impact": "Lower earnings this year and higher legal and reputational risk.",
-                  "conclusion": "SELL with moderate confidence while the legal risk plays out."},
+                  "conclusion": "SELL: moderate confidence while the legal risk plays out."},
     },
     {
         "item": "$QLTX raises full-year guidance as cloud orders double",
-        "classifier": "bullish, confidence 0.85. Tickers: QLTX.",
+        "tickers": "QLTX",
+        "classifier": "bullish, confidence 0.85.",
         "context": "[note:3] (2024-05-10, note, similarity 0.64) QLTX: cloud backlog growing fast, "
                    "margins improving",
         "answer": {"sentiment": "bullish", "entities": ["QLTX"], "events": ["guidance raise"],
@@ -75,7 +81,8 @@ def _examples(nonce: str, chain: bool) -> list[dict]:
     messages = []
     for ex in _EXAMPLES:
         user = "\n".join([
-            "News item:", wrap_untrusted([sanitize_untrusted(ex["item"], NEWS_CHARS)], nonce),
+            "News item:", wrap_untrusted([sanitize_untrusted(ex["item"], NEWS_CHARS), f"Tickers: {ex['tickers']}"],
+                                         nonce),
             f"Sentiment classifier: {ex['classifier']}",
             "Related items on record (cite them by the id in brackets):",
             wrap_untrusted([sanitize_untrusted(ex["context"], CONTEXT_CHARS)], nonce),
@@ -105,6 +112,12 @@ def _when(ts: float) -> str:
     return datetime.fromtimestamp(ts, tz=timezone.utc).strftime("%Y-%m-%d")
 
 
+def source_line(r) -> str:
+    """One related item as the prompt shows it (and as the faithfulness checks read it)."""
+    return (f"[{r.id}] ({_when(r.at)}, {r.label or 'note'}, similarity {r.score:.2f}) "
+            f"{sanitize_untrusted(r.text, CONTEXT_CHARS)}")
+
+
 def build_prompt(signal: Signal, retrieved: Sequence, *, chain: bool, nonce: str | None = None) -> Prompt:
     """``retrieved`` holds :class:`engine.reasoning.rag.index.Retrieved` items (id, score, text, …).
 
@@ -116,16 +129,17 @@ def build_prompt(signal: Signal, retrieved: Sequence, *, chain: bool, nonce: str
     system = SYSTEM.format(open=OPEN.format(nonce=nonce), close=CLOSE.format(nonce=nonce))
     if chain:
         system += "\n" + CHAIN_INSTRUCTION
-    tickers = ", ".join(sanitize_untrusted(t, 16) for t in signal.entities) or "none found"
+    # Tickers come from the item's source (a file, a feed, Redis) as much as from its text: they are
+    # untrusted data too, so they go inside the markers, bounded in number and length.
+    tickers = ", ".join(sanitize_untrusted(t, 16) for t in signal.entities[:MAX_TICKERS]) or "none found"
     parts = [
         "News item:",
-        wrap_untrusted([sanitize_untrusted(signal.text, NEWS_CHARS)], nonce),
-        f"Sentiment classifier: {signal.label}, confidence {_confidence(signal):.2f}. Tickers: {tickers}.",
+        wrap_untrusted([sanitize_untrusted(signal.text, NEWS_CHARS), f"Tickers: {tickers}"], nonce),
+        f"Sentiment classifier: {signal.label}, confidence {_confidence(signal):.2f}.",
     ]
     segments = 1
     if retrieved:
-        lines = [f"[{r.id}] ({_when(r.at)}, {r.label or 'note'}, similarity {r.score:.2f}) "
-                 f"{sanitize_untrusted(r.text, CONTEXT_CHARS)}" for r in retrieved]
+        lines = [source_line(r) for r in retrieved]
         parts += ["Related items on record (cite them by the id in brackets):", wrap_untrusted(lines, nonce)]
         segments += 1
     else:
@@ -134,3 +148,26 @@ def build_prompt(signal: Signal, retrieved: Sequence, *, chain: bool, nonce: str
     messages = [{"role": "system", "content": system}, *_examples(nonce, chain),
                 {"role": "user", "content": "\n".join(parts)}]
     return Prompt(messages, nonce, segments + 2 * len(_EXAMPLES))
+
+
+# What a retry is told about the refused answer, per failed check: the rule, never the refused
+# text (that may echo untrusted input outside its delimiters).
+RETRY_NOTES = {
+    "entities": "name only companies, people and places written in the news item or the related items you cite",
+    "numbers": "write only numbers that appear in the news item or the related items you cite",
+    "citations": "list in cited every related item id you mention",
+    "consistency": "start the conclusion with the same call as direction, and keep direction, sentiment and "
+                   "every step in agreement; every step must say something about the item",
+    "schema": "follow the JSON format exactly and keep every text short",
+}
+
+
+def retry_messages(messages: list[dict], failed: Sequence[str]) -> list[dict]:
+    """The same conversation with the rules the refused answer broke added to the last message
+    (the fixed prefix before it is unchanged, so its evaluated state is reused)."""
+    notes = [RETRY_NOTES[name] for name in dict.fromkeys(failed) if name in RETRY_NOTES]
+    if not notes:
+        return messages
+    last = dict(messages[-1])
+    last["content"] = f"{last['content']}\nYour previous answer was refused. This time: {'; '.join(notes)}."
+    return [*messages[:-1], last]

@@ -32,6 +32,7 @@ CHAIN_STEPS = (
 CONFIDENCE_GRID = tuple(round(i * 0.05, 2) for i in range(21))
 CITED_PATTERN = r"^(signal|note):[1-9][0-9]{0,17}$"
 INSUFFICIENT_PREFIX = "Insufficient data: "
+NO_CONTEXT = INSUFFICIENT_PREFIX + "no related items on record."
 
 # Tight limits keep a complete answer well inside max_tokens even when a small model rambles:
 # a string cut by the token limit is invalid JSON and costs a retry.
@@ -40,6 +41,7 @@ MAX_EVENTS, MAX_EVENT_CHARS = 3, 40
 MIN_RATIONALE_CHARS, MAX_RATIONALE_CHARS = 20, 240
 MIN_STEP_CHARS, MAX_STEP_CHARS = 10, 120
 MAX_CITED = 5
+NARROWED_SLACK = 16  # characters kept free for numbers and ids, which count as one unit each when narrowed
 
 J6_FIELDS = ("direction", "confidence", "sentiment", "entities", "events", "timeframe", "magnitude",
              "rationale", "cited")
@@ -89,34 +91,77 @@ class InvalidOutput(ValueError):
     """The model's answer is not a usable J6 signal; the message says which rule it broke."""
 
 
-def _text(min_chars: int, max_chars: int, prefix: str = "") -> dict:
+# A small model writes labels like "over a, Autopilot, over a 30 day period" when events are free
+# text. Decoding offers these labels instead (generic to market news, not to any headline); the
+# J6 contract keeps events as short strings, so other producers (endpoints, templates) still fit.
+EVENT_LABELS = (
+    "earnings beat", "earnings miss", "earnings results", "guidance raise", "guidance cut", "merger or acquisition",
+    "deal blocked", "product recall", "product launch", "regulatory approval", "regulatory fine",
+    "lawsuit or settlement", "investigation", "job cuts", "restructuring", "management change", "dividend",
+    "share buyback", "stock split", "financing", "bankruptcy", "contract win", "analyst upgrade",
+    "analyst downgrade", "rate decision", "inflation data", "jobs data", "growth data", "trade data",
+    "commodity price move", "currency move", "market move", "crypto price move", "security breach", "strike",
+    "other")
+
+
+def _text(min_chars: int, max_chars: int, prefix: str = "", numbers: Sequence[str] | None = None,
+          ids: Sequence[str] = ()) -> dict:
     # A pattern, not minLength/maxLength: llama-cpp-python's converter lets a plain string
     # contain raw line breaks (invalid JSON). It copies the character class into the grammar as
     # is, so the class excludes what a JSON string cannot hold raw (quote, backslash, line
     # breaks, tab) and the length is part of the pattern. The prefix is forced by the grammar.
-    return {"type": "string",
-            "pattern": "^" + prefix + r'[^"\\\n\r\t]{' + f"{min_chars},{max_chars}" + "}$"}
+    # With ``numbers`` (the digit strings of the evidence) digits appear only as one of them, so
+    # a number the inputs do not hold cannot be written digit by digit, and a colon only inside
+    # one of the retrieved ``ids``, so no other "note:4" can be mentioned. Each counts as one unit
+    # of the length, so the limit leaves room for a few multi-character units.
+    if numbers is None:
+        unit = r'[^"\\\n\r\t]'
+    else:
+        # Inside the grammar a regex escape would not survive: a dot is written as a class.
+        choices = [r'[^"\\\n\r\t0-9:]', *(n.replace(".", "[.]") for n in (*ids, *numbers))]
+        unit = "(" + "|".join(choices) + ")"
+        max_chars = max(min_chars, max_chars - NARROWED_SLACK)
+    return {"type": "string", "pattern": "^" + prefix + unit + "{" + f"{min_chars},{max_chars}" + "}$"}
 
 
-def decoding_schema(retrieved_ids: Sequence[str], *, chain: bool) -> dict[str, Any]:
-    """The schema handed to llama.cpp for one call (it becomes a GBNF grammar)."""
+def decoding_schema(retrieved_ids: Sequence[str], *, chain: bool, entities: Sequence[str] | None = None,
+                    numbers: Sequence[str] | None = None) -> dict[str, Any]:
+    """The schema handed to the decoder for one call (llama.cpp turns it into a GBNF grammar).
+
+    ``entities`` (names found in the evidence; also narrows events to EVENT_LABELS) and
+    ``numbers`` (its digit strings) narrow what the answer can name; None leaves those fields
+    free, as validation sees them (the faithfulness checks apply afterwards either way)."""
     insufficient = not retrieved_ids
     props: dict[str, Any] = {}
     if chain:
-        # Steps first: the conclusion is written after the reasoning it rests on.
-        props["chain"] = {
-            "type": "object", "additionalProperties": False,
-            "required": [s for s, _ in CHAIN_STEPS],
-            "properties": {s: _text(MIN_STEP_CHARS, MAX_STEP_CHARS) for s, _ in CHAIN_STEPS},
-        }
+        # Steps first: the conclusion is written after the reasoning it rests on, and it opens
+        # with the call, which the direction field then repeats (the checks hold them together).
+        steps = {s: _text(MIN_STEP_CHARS, MAX_STEP_CHARS, numbers=numbers, ids=retrieved_ids) for s, _ in CHAIN_STEPS}
+        if insufficient:
+            # Nothing related is on record, so there is no market context to write: a small model
+            # asked for one anyway loops ("note.1.1.1…") or says nothing (on the faithfulness set
+            # this step was the largest single cause of refused answers).
+            steps["market_context"] = {"const": NO_CONTEXT}
+        calls = "HOLD" if insufficient else "(BUY|HOLD|SELL)"
+        steps["conclusion"] = _text(MIN_STEP_CHARS, MAX_STEP_CHARS - 6, f"{calls}: ", numbers, retrieved_ids)
+        props["chain"] = {"type": "object", "additionalProperties": False,
+                          "required": [s for s, _ in CHAIN_STEPS], "properties": steps}
+    if entities is None:
+        entity_list = {"type": "array", "maxItems": MAX_ENTITIES, "items": _text(1, MAX_ENTITY_CHARS)}
+    elif entities:
+        entity_list = {"type": "array", "maxItems": min(MAX_ENTITIES, len(entities)), "items": {"enum": list(entities)}}
+    else:
+        entity_list = {"const": []}
     props.update({
         "sentiment": {"enum": list(SENTIMENTS)},
-        "entities": {"type": "array", "maxItems": MAX_ENTITIES, "items": _text(1, MAX_ENTITY_CHARS)},
-        "events": {"type": "array", "maxItems": MAX_EVENTS, "items": _text(1, MAX_EVENT_CHARS)},
+        "entities": entity_list,
+        "events": {"type": "array", "maxItems": MAX_EVENTS,
+                   "items": {"enum": list(EVENT_LABELS)} if entities is not None else _text(1, MAX_EVENT_CHARS)},
         "timeframe": {"enum": list(TIMEFRAMES)},
         "magnitude": {"enum": list(MAGNITUDES)},
-        "rationale": (_text(10, MAX_RATIONALE_CHARS - len(INSUFFICIENT_PREFIX), INSUFFICIENT_PREFIX)
-                      if insufficient else _text(MIN_RATIONALE_CHARS, MAX_RATIONALE_CHARS)),
+        "rationale": (_text(10, MAX_RATIONALE_CHARS - len(INSUFFICIENT_PREFIX), INSUFFICIENT_PREFIX, numbers)
+                      if insufficient else _text(MIN_RATIONALE_CHARS, MAX_RATIONALE_CHARS, numbers=numbers,
+                                                 ids=retrieved_ids)),
         # Only what was retrieved can be cited; with nothing retrieved the list must stay empty.
         # (maxItems 0 is not enforced by the grammar converter; a constant is.)
         "cited": ({"const": []} if insufficient else
@@ -141,8 +186,12 @@ def _dedupe(items: Iterable[Any]) -> list[Any]:
     return seen
 
 
-def parse_output(raw: str, retrieved_ids: Sequence[str], *, chain: bool) -> tuple[dict, list[dict]]:
-    """Raw model text -> (J6 signal, chain steps), or InvalidOutput. Nothing else gets through."""
+def parse_output(raw: str, retrieved_ids: Sequence[str], *, chain: bool,
+                 schema: dict[str, Any] | None = None) -> tuple[dict, list[dict]]:
+    """Raw model text -> (J6 signal, chain steps), or InvalidOutput. Nothing else gets through.
+
+    ``schema``: the decoding schema the answer was asked for (default: the unnarrowed one), so
+    validation holds the answer to exactly what decoding allowed."""
     try:
         obj = json.loads(raw, parse_constant=_reject_constant)
     except InvalidOutput:
@@ -158,7 +207,8 @@ def parse_output(raw: str, retrieved_ids: Sequence[str], *, chain: bool) -> tupl
             obj[key] = [x for x in _dedupe(obj[key]) if x != ""]
     if isinstance(obj.get("rationale"), str):
         obj["rationale"] = obj["rationale"].strip()
-    error = next(iter(Draft202012Validator(decoding_schema(retrieved_ids, chain=chain)).iter_errors(obj)), None)
+    schema = schema or decoding_schema(retrieved_ids, chain=chain)
+    error = next(iter(Draft202012Validator(schema).iter_errors(obj)), None)
     if error is not None:
         where = "/".join(str(p) for p in error.absolute_path) or "(root)"
         raise InvalidOutput(f"schema: {where}: {error.message[:200]}")

@@ -1,9 +1,11 @@
 """ReasoningService: retrieve -> prompt -> constrained generation -> validate -> audit.
 
 ``explain`` never raises for anything the model or retrieval does: a timeout, an exception, an
-open circuit or an answer that fails the schema all end in the deterministic template, marked
-``fallback_used`` with the reason in ``status``. Only caller mistakes (empty text, an unknown
-signal id) raise ``ValueError``.
+open circuit, an answer that fails the schema or the faithfulness checks (engine/reasoning/
+checks.py) twice all end in the deterministic evidence-based explanation, marked
+``fallback_used`` with the reason in ``status``. Whatever is returned has passed the checks, and
+their results travel on the Explanation and into the audit. Only caller mistakes (empty text, an
+unknown signal id) raise ``ValueError``.
 
 Threads: ``submit`` runs an explanation on the slow lane and returns a Future; ``explain`` runs
 in the calling thread. Generations are serialised by a lock because one llama.cpp context must
@@ -24,11 +26,14 @@ from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_expo
 
 from engine.reasoning.audit import write_audit
 from engine.reasoning.breaker import CircuitBreaker
-from engine.reasoning.chain import template_result
+from engine.reasoning.chain import EventClass, template_result
+from engine.reasoning.checks import Evidence, candidate_entities, check_explanation, number_strings
 from engine.reasoning.guardrails import check_prompt
 from engine.reasoning.lanes import LaneGate, SlowLane
-from engine.reasoning.lookup import CitedSource, StoredExplanation, cited_source, stored_explanation
-from engine.reasoning.prompts import SESSION_NONCE, build_prompt
+from engine.models.spec import model_source
+from engine.reasoning.lookup import (CitedSource, StoredExplanation, cited_source, describe_fallback, signal_event,
+                                    stored_explanation)
+from engine.reasoning.prompts import SESSION_NONCE, build_prompt, retry_messages, source_line
 from engine.reasoning.rag.index import RagIndex, Retrieved
 from engine.reasoning.schema import InvalidOutput, check_result, decoding_schema, parse_output
 from engine.reasoning.settings import ReasoningSettings, load_reasoning_settings
@@ -47,6 +52,10 @@ class LlmTimeout(RuntimeError):
 
 class Cancelled(RuntimeError):
     pass
+
+
+class CheckFailed(InvalidOutput):
+    """A schema-valid answer that failed a faithfulness check (retried like an invalid one)."""
 
 
 def _retryable(exc: BaseException) -> bool:
@@ -118,8 +127,14 @@ class ReasoningService:
         retrieved, retrieval_error = self._retrieve(signal)
         ids = [r.id for r in retrieved]
         prompt = build_prompt(signal, retrieved, chain=chain, nonce=SESSION_NONCE)
-        schema = decoding_schema(ids, chain=chain)
-        run = _Run()
+        evidence = Evidence(signal.text, signal.label, float(getattr(signal, "shown_confidence", signal.confidence)),
+                            float(signal.compound), tuple(signal.entities),
+                            {r.id: source_line(r) for r in retrieved})
+        texts = [signal.text, *(r.text for r in retrieved)]
+        # Decoding may name only what the evidence holds; the checks below still judge the answer.
+        schema = decoding_schema(ids, chain=chain, entities=candidate_entities(texts, signal.entities),
+                                 numbers=number_strings(texts))
+        run = _Run(evidence)
         if retrieval_error:
             run.errors.append(f"retrieval failed: {retrieval_error}")
 
@@ -142,19 +157,27 @@ class ReasoningService:
                     self._attempts(run, model, prompt, schema, ids, chain, on_token, on_text, on_retry, should_stop)
 
         if run.result is None:
-            reason = run.status.removeprefix("fallback_").replace("_", " ")
-            run.result = template_result(signal, retrieved, reason)
+            reason = describe_fallback(run.status)
+            event = signal_event(self._engine.store, signal.id, signal.text)
+            run.result = template_result(signal, retrieved, reason,
+                                         EventClass(event.category, event.subcategory, event.impact))
         result, steps = run.result
         if not chain:
             steps = []
         try:
-            check_result(result, steps, ids)  # the template passes the same gate as the model
+            check_result(result, steps, ids)  # the evidence-based answer passes the same gates as the model
+            report = check_explanation(result, steps, evidence)
+            if not report.ok:
+                raise CheckFailed(report.summary())
         except InvalidOutput as exc:  # a template bug must still not reach callers or crash them
-            log.error("template result refused: %s", exc)
-            run.fail("fallback_error", f"template refused: {exc}")
+            log.error("evidence-based result refused: %s", exc)
+            run.fail("fallback_error", f"evidence-based answer refused: {exc}")
             result, steps = _last_resort(signal, chain)
+            report = check_explanation(result, steps, evidence)
+        checks = [c.to_dict() for c in report.checks]
         parsed = {"signal": result, "chain": steps, "cited": list(result["cited"])}
         latency_ms = (time.perf_counter() - started) * 1000.0
+        source = model_source(spec) if spec is not None else ""
         audit_id = None
         if self._engine.store is not None:
             audit_id = self._audit(
@@ -164,7 +187,7 @@ class ReasoningService:
                 response_schema=schema, retrieved=[{"id": r.id, "score": round(r.score, 4)} for r in retrieved],
                 raw_output=run.raw, errors=run.errors, parsed_output=parsed, latency_ms=latency_ms,
                 first_token_ms=run.first_token_ms, prompt_tokens=run.prompt_tokens,
-                completion_tokens=run.completion_tokens,
+                completion_tokens=run.completion_tokens, checks=checks, model_source=source,
                 # A cancelled run's template is audited but is not the signal's explanation.
                 link=run.status != "fallback_cancelled")
         return Explanation(
@@ -172,7 +195,8 @@ class ReasoningService:
             fallback_used=run.fallback, status=run.status, insufficient_data=not retrieved, audit_id=audit_id,
             source=signal, model_id=spec.id if spec else "", model_version=spec.version if spec else "",
             attempts=run.attempts, prompt_tokens=run.prompt_tokens, completion_tokens=run.completion_tokens,
-            first_token_ms=run.first_token_ms, latency_ms=latency_ms, errors=tuple(run.errors))
+            first_token_ms=run.first_token_ms, latency_ms=latency_ms, errors=tuple(run.errors),
+            checks=report.checks, model_source=source)
 
     def close(self) -> None:
         self.lane.close()
@@ -192,12 +216,10 @@ class ReasoningService:
         if isinstance(item, int) and not isinstance(item, bool):
             if store is None:
                 raise ValueError("explaining a stored signal needs a store")
-            from engine.store import _SIGNAL_COLUMNS, _row_to_signal
-
-            rows = store.query(f"SELECT {_SIGNAL_COLUMNS} FROM signals WHERE id = ?", (item,))
-            if not rows:
+            stored = store.get_signal(item)
+            if stored is None:
                 raise ValueError(f"no stored signal #{item}")
-            return _row_to_signal(rows[0])
+            return stored
         text = str(item or "").strip()
         if not text:
             raise ValueError("nothing to explain: the text is empty")
@@ -235,13 +257,25 @@ class ReasoningService:
                 with attempt:
                     number = attempt.retry_state.attempt_number
                     temperature = s.temperature if number == 1 else max(s.temperature, RETRY_TEMPERATURE)
+                    messages = prompt.messages if number == 1 else retry_messages(prompt.messages, run.failed)
                     try:
-                        text = self._generate(run, model, prompt.messages, schema, max_tokens, temperature,
+                        text = self._generate(run, model, messages, schema, max_tokens, temperature,
                                               on_token, on_text, should_stop)
-                        run.result = parse_output(text, ids, chain=chain)
+                        if number > 1:
+                            run.raw[-1]["retry_rules"] = list(run.failed)  # what the retry was reminded of
+                        run.result = parse_output(text, ids, chain=chain, schema=schema)
+                        report = check_explanation(*run.result, run.evidence)
+                        run.raw[-1]["checks"] = [c.to_dict() for c in report.checks]
+                        if not report.ok:
+                            run.failed = [c.name for c in report.failures]
+                            raise CheckFailed(f"checks: {report.summary()}")
                     except (LlmTimeout, Cancelled):
                         raise
+                    except CheckFailed as exc:
+                        run.errors.append(f"attempt {number}: {exc}")
+                        raise
                     except InvalidOutput as exc:
+                        run.failed = ["schema"]
                         run.errors.append(f"attempt {number}: {exc}")
                         raise
                     except Exception as exc:
@@ -256,6 +290,10 @@ class ReasoningService:
         except LlmTimeout as exc:
             self.breaker.record_failure()
             run.fail("fallback_timeout", str(exc))
+        except CheckFailed:
+            # The model answered, in form: a fact it could not back is not an outage.
+            self.breaker.record_success()
+            run.fail("fallback_checks", "")
         except InvalidOutput:
             self.breaker.record_failure()
             run.fail("fallback_invalid", "")
@@ -322,14 +360,17 @@ def _last_resort(signal: Signal, chain: bool) -> tuple[dict, list[dict]]:
     text = f"{INSUFFICIENT_PREFIX}no usable explanation could be produced, so the call is HOLD."
     result = {"direction": "HOLD", "confidence": 0.0, "sentiment": signal.label, "entities": [], "events": [],
               "timeframe": "days", "magnitude": "low", "rationale": text, "cited": []}
-    steps = [{"step": s, "title": t, "text": text} for s, t in CHAIN_STEPS] if chain else []
+    steps = [{"step": s, "title": t, "text": f"HOLD: {text}" if s == "conclusion" else text}
+             for s, t in CHAIN_STEPS] if chain else []
     return result, steps
 
 
 class _Run:
     """Mutable bookkeeping of one explanation (never leaves this module)."""
 
-    def __init__(self) -> None:
+    def __init__(self, evidence: Evidence) -> None:
+        self.evidence = evidence
+        self.failed: list[str] = []  # what the last refused attempt broke (check names, or "schema")
         self.status = "fallback_error"
         self.fallback = True
         self.result: tuple[dict, list[dict]] | None = None

@@ -6,6 +6,7 @@ import copy
 import json
 from dataclasses import dataclass
 
+from engine.reasoning.checks import Check
 from engine.reasoning.rag.index import Retrieved
 from engine.types import Signal
 
@@ -18,8 +19,9 @@ class Explanation:
     chain: tuple  # five {"step", "title", "text"} dicts in chain mode, () in plain mode
     cited: tuple[str, ...]  # always a subset of the retrieved ids
     retrieved: tuple[Retrieved, ...]  # what the model was shown, best first
-    fallback_used: bool  # True: the deterministic template, not the model, wrote this
-    status: str  # ok | ok_after_retry | fallback_<invalid|timeout|error|breaker_open|no_model|prompt_guard|cancelled>
+    fallback_used: bool  # True: the deterministic evidence-based explanation, not the model, wrote this
+    # ok | ok_after_retry | fallback_<checks|invalid|timeout|error|breaker_open|no_model|prompt_guard|cancelled>
+    status: str
     insufficient_data: bool  # nothing relevant was retrieved, so the direction is HOLD
     audit_id: int | None
     source: Signal  # the classifier's signal that was explained
@@ -31,6 +33,15 @@ class Explanation:
     first_token_ms: float | None
     latency_ms: float
     errors: tuple[str, ...]
+    # The faithfulness checks of what is returned (engine/reasoning/checks.py); all blocking ones
+    # passed, or it would not be returned. The sentiment check may be a marked disagreement.
+    checks: tuple[Check, ...] = ()
+    model_source: str = ""  # "local file X.gguf" | "endpoint HOST, model NAME"; "" when no model was asked
+
+    @property
+    def sentiment_disagreement(self) -> bool:
+        """The answer's sentiment differs from the classifier's (kept, and shown as such)."""
+        return any(c.name == "sentiment" and not c.passed for c in self.checks)
 
     @property
     def signal_id(self) -> int | None:
@@ -56,7 +67,9 @@ class Explanation:
             "signal_id": self.signal_id,
             "classifier": {"label": self.source.label, "confidence": self.source.confidence,
                            "model": f"{self.source.model_id}@{self.source.model_version}"},
-            "model": {"id": self.model_id, "version": self.model_version},
+            "model": {"id": self.model_id, "version": self.model_version, "source": self.model_source},
+            "checks": [c.to_dict() for c in self.checks],
+            "sentiment_disagreement": self.sentiment_disagreement,
             "attempts": self.attempts,
             "tokens": {"prompt": self.prompt_tokens, "completion": self.completion_tokens},
             "first_token_ms": self.first_token_ms,

@@ -15,6 +15,7 @@
 - ``feed``: ``feed_file``, behind ``signaldesk ingest FILE --redis URL``.
 - ``subscriber``: ``ResultsSubscriber``, results into the local store and the GUI.
 - ``messages``: stream entry and payload formats.
+- ``hooks``: starting the publisher (engine) and the results subscriber (desk) when a URL is set.
 
 Delivery guarantee (README "Operators: scaling out with Redis" says it for operators): scoring is
 at least once (a dead or slow worker's entries are scored again elsewhere); publishing a result
@@ -25,30 +26,3 @@ readers can dedupe across a Redis that lost writes (the desk's subscriber does).
 
 from __future__ import annotations
 
-import logging
-from pathlib import Path
-from typing import Any
-
-log = logging.getLogger(__name__)
-
-
-def start_publisher_if_configured(store: Any, data_dir: Path | None):
-    """The engine's hook: a running SignalPublisher when a Redis URL is configured, else None.
-
-    redis-py is imported only then. A bad [redis] setting is logged and the desk runs on SQLite alone.
-    """
-    from engine.config import ConfigError
-    from engine.redisbus.config import load_redis_config
-
-    try:
-        config = load_redis_config(data_dir)
-    except ConfigError as exc:
-        log.error("Redis publishing is off: %s", exc)
-        return None
-    if not config.enabled:
-        return None
-    from engine.redisbus.publisher import SignalPublisher
-
-    publisher = SignalPublisher(store, config)
-    publisher.start()
-    return publisher

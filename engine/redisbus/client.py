@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import socket
+from pathlib import Path
 
 import redis
 from redis.backoff import NoBackoff
@@ -41,7 +42,26 @@ def connect(config: RedisConfig, *, decode_responses: bool = False, block_ms: in
         retry=Retry(NoBackoff(), 0),
         health_check_interval=30,
         client_name=f"signaldesk-{socket.gethostname()}-{os.getpid()}",
+        **credentials(config),
     )
+
+
+def credentials(config: RedisConfig) -> dict:
+    """ACL user, password and TLS files from the settings; redis-py takes the rest from the URL."""
+    extra: dict = {}
+    if config.username:
+        extra["username"] = config.username
+    if config.password:
+        extra["password"] = config.password
+    if config.url.startswith("rediss://"):
+        # Certificates are always verified (redis-py's default); these only say which CA and
+        # which client certificate to use.
+        if config.tls_ca_file:
+            extra["ssl_ca_certs"] = str(Path(config.tls_ca_file).expanduser())
+        if config.tls_cert_file:
+            extra["ssl_certfile"] = str(Path(config.tls_cert_file).expanduser())
+            extra["ssl_keyfile"] = str(Path(config.tls_key_file).expanduser())
+    return extra
 
 
 def describe_error(config: RedisConfig, exc: BaseException) -> str:

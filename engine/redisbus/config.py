@@ -18,7 +18,7 @@ of history, EWMA alpha 0.2), so the Redis view of an asset agrees with the desk'
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 from urllib.parse import urlsplit
@@ -31,7 +31,18 @@ NEWS_TRIM_MODES = ("acked", "off")
 
 @dataclass(frozen=True)
 class RedisConfig:
-    url: str = ""  # redis://[:password@]host:port/db or rediss://...; empty = Redis off
+    url: str = ""  # redis://[user:password@]host:port/db or rediss://...; empty = Redis off
+    # --- who we are to Redis, and how we check it is Redis (README "Operators") ---
+    # ACL user and password; here (SIGNALDESK_REDIS_PASSWORD) rather than in a URL on a command
+    # line, which every local user can read in the process list. They win over the URL's.
+    username: str = ""
+    password: str = field(default="", repr=False)
+    tls_ca_file: str = ""  # rediss://: CA bundle that signed the server's certificate (default: system CAs)
+    tls_cert_file: str = ""  # rediss:// with client certificates (tls-auth-clients yes)
+    tls_key_file: str = ""
+    # The desk key results are signed with (engine/redisbus/signing.py); hex. Empty: the key file
+    # in the data folder.
+    hmac_key: str = field(default="", repr=False)
     key_prefix: str = "signaldesk"
     # Stream names, below the prefix.
     news_stream: str = "news"  # headlines waiting to be scored (fed by `ingest --redis`)
@@ -107,6 +118,8 @@ class RedisConfig:
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)
         out["url"] = redact_url(self.url)
+        for secret in ("password", "hmac_key"):
+            out[secret] = "***" if out[secret] else ""
         return out
 
 
@@ -131,8 +144,17 @@ def _validate(c: RedisConfig) -> list[str]:
     problems = non_finite_fields(c)
     if problems:
         return problems
-    if c.url and urlsplit(c.url).scheme not in ("redis", "rediss", "unix"):
+    scheme = urlsplit(c.url).scheme if c.url else ""
+    if c.url and scheme not in ("redis", "rediss", "unix"):
         problems.append(f"url must start with redis://, rediss:// or unix:// (got {redact_url(c.url)!r})")
+    tls_files = {name: getattr(c, name) for name in ("tls_ca_file", "tls_cert_file", "tls_key_file")}
+    if any(tls_files.values()) and c.url and scheme != "rediss":
+        problems.append("tls_* settings need a rediss:// url")
+    for name, value in tls_files.items():
+        if value and not Path(value).expanduser().is_file():
+            problems.append(f"{name}: no such file {value!r}")
+    if bool(c.tls_cert_file) != bool(c.tls_key_file):
+        problems.append("tls_cert_file and tls_key_file go together")
     for name in ("key_prefix", "news_stream", "results_stream", "signals_stream", "dead_letter_stream", "group"):
         if not getattr(c, name):
             problems.append(f"{name} must not be empty")

@@ -80,8 +80,8 @@ def feed_file(path: Path, config: RedisConfig, *, source: str | None = None, kin
     report = FeedReport(str(path), source, config.news_key)
     started = time.perf_counter()
     chunk: list[NewsItem] = []
-    entries = list(iter_news_file(path, source, kind, max_chars))  # decodes the whole file before sending anything
-    for entry in entries:
+    # iter_news_file checks the whole file is UTF-8 before it yields anything, then streams it.
+    for entry in iter_news_file(path, source, kind, max_chars):
         if isinstance(entry, RowProblem):
             report.problems.append(entry)
             continue

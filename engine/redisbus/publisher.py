@@ -34,6 +34,7 @@ from engine.redisbus import state
 from engine.redisbus.backoff import redis_retrying
 from engine.redisbus.client import TRANSIENT_ERRORS, connect, describe_error
 from engine.redisbus.config import RedisConfig, redact_url
+from engine.wording import plural
 
 log = logging.getLogger(__name__)
 
@@ -71,7 +72,7 @@ class PublisherStatus:
             return f"Redis: publishing to {self.url} ({self.published} published{behind})"
         retry = f"; retrying in {self.retry_in_s:.1f}s" if self.retry_in_s is not None else ""
         return (f"Redis: not connected ({self.last_error or 'connecting'}); the desk keeps working on SQLite, "
-                f"{self.lag} signal(s) will be published when Redis is back{retry}")
+                f"{plural(self.lag, 'signal')} will be published when Redis is back{retry}")
 
     def to_dict(self) -> dict:
         out = asdict(self)
@@ -240,7 +241,7 @@ class SignalPublisher:
             self._retry_in = None
 
     def _queue_publish(self, pipe, row: tuple) -> None:
-        from engine.news.pipeline import classify_by_rules
+        from engine.news.events import classify_by_rules
 
         (sid, received_at, source, text, entities, label, probabilities, confidence, compound, model_id,
          model_version, latency_ms, truncated, category, subcategory, urgency, impact, method, ev_conf,

@@ -9,8 +9,8 @@ has run before for the same item:
   repeat (a catch-up after a crash between publishing and saving the cursor) and is skipped:
   the running sentiment is never counted twice.
 - ``ack_and_publish`` (workers): XACK first; only the call whose XACK removed the entry from
-  the group's pending list publishes its result. A slow worker whose entry was reclaimed and
-  published by another finds XACK returning 0 and publishes nothing.
+  the group's pending list publishes its result (with the worker's HMAC signature). A slow
+  worker whose entry was reclaimed and published by another finds XACK returning 0 and publishes nothing.
 - ``dead_letter``: the same XACK guard, then one dead-letter entry with the reason.
 - ``feed_news`` (``ingest --redis``): a ``seen:<content key>`` marker (SET NX with a TTL) keeps a
   re-run of the same file from feeding its items again.
@@ -58,10 +58,12 @@ return 1
 """
 
 # KEYS: news stream, results stream, signals stream, then latest/history/running per asset.
-# ARGV: group, news id, uid, payload, compound, now, ttl, history length, history ttl, alpha, maxlen, worker
+# ARGV: group, news id, uid, payload, compound, now, ttl, history length, history ttl, alpha, maxlen, worker,
+#       signature, key id (engine/redisbus/signing.py)
 ACK_AND_PUBLISH = _J8 + """
 if redis.call('XACK', KEYS[1], ARGV[1], ARGV[2]) == 0 then return 0 end
-redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[11], '*', 'news_id', ARGV[2], 'worker', ARGV[12], 'payload', ARGV[4])
+redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[11], '*', 'news_id', ARGV[2], 'worker', ARGV[12], 'payload', ARGV[4],
+           'sig', ARGV[13], 'kid', ARGV[14])
 publish_j8(4, ARGV[4], tonumber(ARGV[5]), ARGV[6], ARGV[3], KEYS[3], ARGV[7], tonumber(ARGV[8]), ARGV[9],
            tonumber(ARGV[10]), ARGV[11])
 return 1

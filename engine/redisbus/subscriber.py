@@ -4,8 +4,7 @@ API (for wiring into the app; plain Python, no Qt, runs headless)::
 
     from engine.redisbus.subscriber import ResultsSubscriber
 
-    sub = ResultsSubscriber(engine.store, "redis://host:6379/0", on_signals=callback,
-                            cache=engine.news.cache)   # cache optional: keeps engine.features() current
+    sub = ResultsSubscriber(engine.store, "redis://host:6379/0", on_signals=callback)
     sub.start()          # background thread "redis-results": XREAD BLOCK from the saved position
     sub.status()         # SubscriberStatus: connected, last_id, stored, duplicates, invalid, last_error, message
     sub.stop()           # returns within about block_ms
@@ -13,12 +12,18 @@ API (for wiring into the app; plain Python, no Qt, runs headless)::
     # or, without a thread (tests, scripts): one read-and-store round
     items = sub.poll_once(block_ms=0)
 
-``callback(items)`` receives a list of ``engine.news.pipeline.ScoredItem`` (signal with its new
+``callback(items)`` receives a list of ``engine.scored.ScoredItem`` (signal with its new
 SQLite id, event class, source kind, event time; ``inbox_id`` is 0: no local inbox row), the same
-type the live pipeline's listeners get, so the News panel's existing batch handling can show
-remote signals like local ones. It runs on the subscriber thread after the batch is committed and
-must return quickly (hand the list to another thread). A failing callback is logged; the signals
-stay stored.
+type every ``Engine.on_scored`` listener gets; the desk passes them on as a batch of origin
+"redis" (``engine.redisbus.hooks.start_results_subscriber``), so the cache, ideas and the Live table treat remote
+signals like local ones. It runs on the subscriber thread after the batch is committed and must
+return quickly. A failing callback is logged; the signals stay stored.
+
+Results are untrusted input: each must carry a valid HMAC made with the desk key
+(engine/redisbus/signing.py; the key file in the store's data folder unless ``[redis] hmac_key``
+names one) and pass every field check (engine/redisbus/messages.py ``decode_result``). One that
+does not (unsigned, signed with another key, a forged or invalid field) is not stored: it goes to
+the dead-letter stream with the reason, and ``status().invalid`` counts it.
 
 Each result is stored as a signal whose source is ``redis:<original source>``, with its event row
 (news_events) and a ``redis_remote_signals`` row naming the news entry and the worker. That row's
@@ -38,11 +43,11 @@ import time
 from dataclasses import asdict, dataclass
 from typing import Any, Callable, Sequence
 
-from engine.redisbus import state
+from engine.redisbus import signing, state
 from engine.redisbus.backoff import redis_retrying
 from engine.redisbus.client import TRANSIENT_ERRORS, connect, describe_error
 from engine.redisbus.config import RedisConfig, load_redis_config, redact_url
-from engine.redisbus.messages import RemoteResult, decode_result
+from engine.redisbus.messages import RejectedResult, RemoteResult, decode_result, raw_fields_json
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +61,7 @@ class SubscriberStatus:
     last_id: str  # the last results entry stored (or skipped); the next read starts after it
     stored: int  # results stored as new signals by this process
     duplicates: int  # results whose news entry was already stored
-    invalid: int  # entries on the results stream that were not worker results (logged, skipped)
+    invalid: int  # results refused (unsigned, bad signature, invalid field): dead-lettered with the reason
     last_error: str
 
     @property
@@ -74,9 +79,10 @@ class SubscriberStatus:
 class ResultsSubscriber:
     def __init__(self, store: Any, url: str | None = None,
                  on_signals: Callable[[list], None] | None = None, *,
-                 config: RedisConfig | None = None, cache: Any = None, from_start: bool = True,
-                 client: Any = None) -> None:
+                 config: RedisConfig | None = None, from_start: bool = True,
+                 client: Any = None, key: bytes | None = None) -> None:
         from dataclasses import replace
+        from pathlib import Path
 
         config = config or load_redis_config(None)
         if url:
@@ -85,8 +91,9 @@ class ResultsSubscriber:
             raise ValueError("the results subscriber needs a Redis URL")
         self.store = store
         self.config = config
+        # The desk key: made in the desk's data folder on first use unless settings name one.
+        self._key = key if key is not None else signing.desk_key(config.hmac_key, Path(store.path).parent, create=True)
         self.on_signals = on_signals
-        self.cache = cache
         self._client = client or connect(config, decode_responses=False, block_ms=config.block_ms)
         self._cursor_name = f"subscriber.last_id@{state.target(config)}/{config.results_stream}"
         self._last_id = state.get_value(store, self._cursor_name) or ("0-0" if from_start else "$")
@@ -154,29 +161,39 @@ class ResultsSubscriber:
         if not entries:
             return []
         results: list[RemoteResult] = []
-        invalid = 0
+        rejected: list[tuple[Any, Any, str]] = []
         for entry_id, fields in entries:
             try:
-                results.append(decode_result(entry_id, fields))
-            except ValueError as exc:
-                invalid += 1
-                log.warning("%s", exc)
+                results.append(decode_result(entry_id, fields, self._key))
+            except RejectedResult as exc:
+                rejected.append((entry_id, fields, str(exc)))
+                log.warning("results subscriber: %s; dead-lettered", exc)
+        if rejected:
+            self._dead_letter(rejected)  # before the position moves past them
+        invalid = len(rejected)
         last = entries[-1][0]
         last = last.decode() if isinstance(last, bytes) else str(last)
         items = self._store(results, last)
         with self._lock:
             self._last_id = last
             self._invalid += invalid
-        if items:
-            if self.cache is not None:
-                for item in items:
-                    self.cache.add(item.signal, item.event, item.source_kind, item.event_time)
-            if self.on_signals is not None:
-                try:
-                    self.on_signals(items)
-                except Exception:
-                    log.exception("results subscriber: on_signals failed (the signals are stored)")
+        if items and self.on_signals is not None:
+            try:
+                self.on_signals(items)
+            except Exception:
+                log.exception("results subscriber: on_signals failed (the signals are stored)")
         return items
+
+    def _dead_letter(self, rejected: list[tuple[Any, Any, str]]) -> None:
+        """Forged, unsigned or invalid results go to the dead-letter stream with the reason, so an
+        operator sees them (XRANGE <prefix>:deadletter); at least once, like the stream reads."""
+        pipe = self._client.pipeline(transaction=False)
+        for entry_id, fields, reason in rejected:
+            pipe.xadd(self.config.dead_letter_key,
+                      {"result_id": entry_id, "stream": self.config.results_key, "reason": reason,
+                       "reader": "desk", "fields": raw_fields_json(fields)},
+                      maxlen=self.config.stream_maxlen, approximate=True)
+        pipe.execute()
 
     def _pin_latest(self) -> None:
         """"New results only": fix the position once, as a real id, so nothing arriving between reads
@@ -187,7 +204,7 @@ class ResultsSubscriber:
         state.set_value(self.store, self._cursor_name, self._last_id)
 
     def _store(self, results: Sequence[RemoteResult], last_id: str) -> list:
-        from engine.news.pipeline import ScoredItem
+        from engine.scored import ScoredItem
 
         for _attempt in range(3):
             fresh = self._fresh(results)

@@ -12,6 +12,10 @@
         one MULTI/EXEC: per entry the ack_and_publish script (XACK, then results + J8 keys + signals
             stream, only if the XACK removed it from the pending list) or dead_letter (XACK + reason)
 
+Every result carries an HMAC of its payload made with the desk key (engine/redisbus/signing.py):
+the desk stores only results it can verify, so write access to the results stream is not enough
+to create signals.
+
 Guarantee: an entry is scored at least once (a worker killed before its EXEC leaves it pending;
 another worker reclaims it after claim_min_idle_ms; a slow worker's entry may be scored twice).
 Its result is published once: XACK and publication are one atomic script and only the call whose
@@ -32,13 +36,14 @@ import logging
 import threading
 import time
 from dataclasses import asdict, dataclass, field, replace
-from typing import Any, Sequence
+from typing import Any
 
 import redis
 
 from engine.news.config import NewsConfig
 from engine.news.events import EventClassifier
 from engine.redisbus import scripts as lua
+from engine.redisbus import signing
 from engine.redisbus.backoff import redis_retrying
 from engine.redisbus.client import TRANSIENT_ERRORS, connect, describe_error
 from engine.redisbus.config import RedisConfig
@@ -74,16 +79,15 @@ def _s(value: Any) -> str:
     return value.decode("utf-8", "replace") if isinstance(value, (bytes, bytearray)) else str(value)
 
 
-def _merge_tickers(named: Sequence[str], extracted: Sequence[str]) -> tuple[str, ...]:
-    return tuple(dict.fromkeys([t.upper() for t in named] + list(extracted)))
-
-
 class StreamWorker:
     def __init__(self, engine: Any, config: RedisConfig, consumer: str, *, news_config: NewsConfig | None = None,
-                 client: Any = None) -> None:
+                 client: Any = None, key: bytes | None = None) -> None:
         self.engine = engine
         self.config = config
         self.consumer = consumer
+        # Results are signed with the desk key (raises KeyProblem when this worker has none).
+        self._key = key if key is not None else signing.desk_key(config.hmac_key, engine.data_dir, create=False)
+        self._kid = signing.key_id(self._key)
         news_config = news_config or NewsConfig()
         self.classifier = EventClassifier(self._embedder, mode=news_config.event_prototypes,
                                           min_similarity=news_config.prototype_min_similarity)
@@ -292,12 +296,13 @@ class StreamWorker:
     def _score(self, messages: list[NewsMessage]) -> list[tuple[NewsMessage, Any, Any]]:
         items = [m.item for m in messages]
         texts = [i.text for i in items]
-        signals = self.engine.analyze_batch(texts, "news", persist=False, truncated=[i.truncated for i in items])
+        signals = self.engine.analyze_batch(texts, "news", persist=False, truncated=[i.truncated for i in items],
+                                            declared=[i.tickers for i in items])
         events = self.classifier.classify(texts)
         out = []
         for message, sig, event in zip(messages, signals, events):
             item = message.item
-            sig = replace(sig, source=item.source, entities=_merge_tickers(item.tickers, sig.entities))
+            sig = replace(sig, source=item.source)
             out.append((message, sig, event))
         return out
 
@@ -314,8 +319,9 @@ class StreamWorker:
             payload = signal_payload(sig, event, uid=uid, source_kind=item.source_kind, event_time=event_time,
                                      news_id=message.entry_id, news_stream=cfg.news_key, worker=self.consumer)
             keys = [cfg.news_key, cfg.results_key, cfg.signals_key] + lua.asset_keys(cfg, sig.entities)
-            args = [cfg.group, message.entry_id, uid, json.dumps(payload), sig.compound, now] + lua.j8_args(cfg) \
-                + [self.consumer]
+            body = json.dumps(payload)
+            args = [cfg.group, message.entry_id, uid, body, sig.compound, now] + lua.j8_args(cfg) \
+                + [self.consumer, signing.sign(self._key, message.entry_id, body), self._kid]
             self.scripts.ack_and_publish(keys=keys, args=args, client=pipe)
         for p in poison:
             self.scripts.dead_letter(keys=[cfg.news_key, cfg.dead_letter_key],

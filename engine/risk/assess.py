@@ -20,6 +20,7 @@ from engine.market.features import Features
 from engine.market.regime import Regime
 from engine.risk.config import RiskConfig
 from engine.types import Signal
+from engine.wording import plural
 
 # Calm trends are the least risky place to be, crashes the most.
 REGIME_RISK = {"bull_trend": 0.2, "chop": 0.4, "bear_trend": 0.6, "high_vol": 0.8, "crash": 1.0}
@@ -102,7 +103,7 @@ def news_component(symbol: str, news: Sequence[Signal], cfg: RiskConfig) -> Risk
     directional = bullish + bearish
     disagreement = 2 * min(bullish, bearish) / directional if directional else 0.0
     score = _clip01(0.6 * intensity + 0.4 * disagreement)
-    factor = (f"News risk is {_word(score)}: {len(news)} recent item(s) on {symbol}; the strongest is "
+    factor = (f"News risk is {_word(score)}: {plural(len(news), 'recent item')} on {symbol}; the strongest is "
               f"{strongest.label} (compound {strongest.compound:+.2f}).")
     if disagreement > 0:
         factor += f" Headlines disagree ({bullish} bullish, {bearish} bearish)."

@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import math
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Mapping
@@ -29,6 +30,7 @@ log = logging.getLogger(__name__)
 
 REGIMES: tuple[str, ...] = ("bull_trend", "bear_trend", "high_vol", "crash", "chop")
 TOLERANCES: tuple[str, ...] = ("low", "medium", "high", "aggressive")
+STALE_POLICIES: tuple[str, ...] = ("flag", "refuse")
 ENV_PREFIX = "SIGNALDESK_RISK_"
 
 
@@ -88,13 +90,25 @@ class RiskConfig:
     leverage_high_vol: float = 0.5
     leverage_crash: float = 0.25
 
-    # --- ideas ---
+    # --- ideas: one per asset and horizon, from the evidence on the asset (README "Trade ideas") ---
+    # An idea opens when, over the independent headlines of the last max_evidence_age_hours, the
+    # net calibrated score reaches min_net_score and at least min_headlines point its way with a
+    # calibrated confidence of at least idea_min_confidence; it stays open while the score in its
+    # direction stays at or above keep_net_score (a lower bar, so it does not flap at the edge).
     idea_min_confidence: float = 0.70
+    min_headlines: int = 1  # 1: one clear calibrated headline may open an idea; 2+ demands corroboration
+    min_net_score: float = 0.30  # net calibrated score, -1 (all bearish, sure) .. +1 (all bullish, sure)
+    keep_net_score: float = 0.15
+    max_evidence_age_hours: float = 72.0  # older headlines no longer count (3 days: corporate news half-life is 48 h)
+    dedupe_window_hours: float = 24.0  # the same normalised headline within this window is one piece of evidence
     llm_weight: float = 0.3  # share of the LLM's confidence in the blended (display) confidence
     stretch_atr: float = 2.0  # close this many ATRs beyond the fast MA counts as stretched
     stretch_rsi_high: float = 70.0
     stretch_rsi_low: float = 30.0
-    stale_after_days: float = 7.0  # market data older than this is flagged in the idea
+    stale_after_days: float = 7.0  # market data older than this at decision time is stale (a week covers holidays)
+    stale_market_data: str = "flag"  # flag: propose, marked stale everywhere | refuse: no idea on stale prices
+    tick_size: float = 0.01  # prices (entry, stop, target) are rounded to the symbol's tick
+    tick_sizes: str = "FXEU=0.0001"  # per-symbol ticks, "SYM=TICK, SYM=TICK" (the demo EUR/USD series trades in pips)
     news_window_hours: float = 24.0  # stored headlines this recent feed the news risk (CLI)
 
     def __post_init__(self) -> None:
@@ -111,6 +125,10 @@ class RiskConfig:
         if tolerance not in TOLERANCES:
             raise ValueError(f"unknown risk tolerance {tolerance!r} (one of {', '.join(TOLERANCES)})")
         return float(getattr(self, f"fraction_{tolerance}"))
+
+    def tick(self, symbol: str) -> float:
+        """The price increment of ``symbol``: its ``tick_sizes`` entry, else ``tick_size``."""
+        return parse_tick_sizes(self.tick_sizes).get(symbol.upper(), self.tick_size)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -176,12 +194,42 @@ def _validate(c: RiskConfig) -> list[str]:
         problems.append("stretch_atr must be positive, stretch_rsi_high in [50, 100], stretch_rsi_low in [0, 50]")
     if c.stale_after_days <= 0 or c.news_window_hours <= 0:
         problems.append("stale_after_days and news_window_hours must be positive")
+    if c.min_headlines < 1:
+        problems.append("min_headlines must be at least 1")
+    if not 0 < c.keep_net_score <= c.min_net_score <= 1:
+        problems.append("need 0 < keep_net_score <= min_net_score <= 1")
+    if c.max_evidence_age_hours <= 0 or c.dedupe_window_hours < 0:
+        problems.append("max_evidence_age_hours must be positive and dedupe_window_hours not negative")
+    if c.stale_market_data not in STALE_POLICIES:
+        problems.append(f"stale_market_data must be one of {', '.join(STALE_POLICIES)}")
+    if c.tick_size <= 0:
+        problems.append("tick_size must be positive")
+    try:
+        parse_tick_sizes(c.tick_sizes)
+    except ValueError as exc:
+        problems.append(str(exc))
     return problems
 
 
+def parse_tick_sizes(text: str) -> dict[str, float]:
+    """``"FXEU=0.0001, BTC.X=1"`` -> {"FXEU": 0.0001, "BTC.X": 1.0}; ValueError names the bad entry."""
+    ticks: dict[str, float] = {}
+    for entry in filter(None, (part.strip() for part in text.split(","))):
+        symbol, _, value = entry.partition("=")
+        try:
+            tick = float(value)
+        except ValueError:
+            tick = math.nan
+        if not symbol.strip() or not math.isfinite(tick) or tick <= 0:
+            raise ValueError(f"tick_sizes entry {entry!r} is not SYMBOL=positive number")
+        ticks[symbol.strip().upper()] = tick
+    return ticks
+
+
 def _lower_tolerance(values: dict) -> dict:
-    if "tolerance" in values:
-        values["tolerance"] = str(values["tolerance"]).strip().lower()
+    for name in ("tolerance", "stale_market_data"):
+        if name in values:
+            values[name] = str(values[name]).strip().lower()
     return values
 
 

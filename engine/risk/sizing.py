@@ -16,15 +16,18 @@ That preference is then capped by the *limit*, the smallest of:
   per unit of notional at the stop, gives the notional cap; no edge after fees caps it at 0;
 - the regime leverage cap (``leverage_<regime>``) less the gross exposure already approved.
 
-Stops and targets are ATR multiples from the entry. Every input must be finite: NaN or
-infinity raises :class:`SizingError` rather than quietly producing a size. Sizes round
-down to 1e-4 so rounding can never lift a size above its limit.
+Stops and targets are ATR multiples from the entry; with a ``tick`` the entry, stop and
+target are rounded to it (a stop never rounds onto the entry) and the Kelly cap is computed
+from the rounded prices, so the figures shown are the figures sized. Every input must be
+finite: NaN or infinity raises :class:`SizingError` rather than quietly producing a size.
+Sizes round down to 1e-4 so rounding can never lift a size above its limit.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass
+from decimal import Decimal
 
 from engine.risk.config import REGIMES, TOLERANCES, RiskConfig
 
@@ -48,6 +51,7 @@ class SizingRequest:
     tolerance: str = "medium"
     current_exposure: float = 0.0  # gross exposure of approved ideas, fraction of equity
     equity: float | None = None  # optional, to express the size in money
+    tick: float = 0.0  # the symbol's price increment; 0 leaves prices unrounded
 
 
 @dataclass(frozen=True)
@@ -103,12 +107,27 @@ def trend_multiplier(direction: str, ma_gap: float, cfg: RiskConfig) -> tuple[fl
         (cfg.trend_against, f"against the {trend}trend")
 
 
-def stop_and_target(direction: str, entry: float, atr: float, cfg: RiskConfig) -> tuple[float, float]:
-    stop_distance, target_distance = cfg.stop_atr * atr, cfg.take_profit_atr * atr
-    if direction == "long":
-        stop, target = entry - stop_distance, entry + target_distance
-    else:
-        stop, target = entry + stop_distance, entry - target_distance
+def tick_decimals(tick: float) -> int:
+    """Decimals a price on this tick needs: 0.01 -> 2, 0.25 -> 2, 0.0001 -> 4, 5 -> 0."""
+    exponent = Decimal(repr(float(tick))).normalize().as_tuple().exponent
+    return max(0, -int(exponent))
+
+
+def round_to_tick(price: float, tick: float) -> float:
+    if tick <= 0:
+        return price
+    # round() again: 1.0001 / 0.0001 * 0.0001 is 1.0001000000000002 in binary floating point.
+    return float(round(round(price / tick) * tick, tick_decimals(tick)))
+
+
+def stop_and_target(direction: str, entry: float, atr: float, cfg: RiskConfig,
+                    tick: float = 0.0) -> tuple[float, float]:
+    # At least one tick away (entry is on the tick): a stop rounded onto the entry is no stop.
+    stop_distance = max(cfg.stop_atr * atr, tick)
+    target_distance = max(cfg.take_profit_atr * atr, tick)
+    sign = 1.0 if direction == "long" else -1.0
+    stop = round_to_tick(entry - sign * stop_distance, tick)
+    target = round_to_tick(entry + sign * target_distance, tick)
     if min(stop, target) <= 0:
         raise SizingError(f"ATR {atr:g} is too large for price {entry:g}: the stop or target falls "
                           "below zero")
@@ -116,7 +135,10 @@ def stop_and_target(direction: str, entry: float, atr: float, cfg: RiskConfig) -
 
 
 def size_position(req: SizingRequest, cfg: RiskConfig) -> SizingResult:
-    entry = _finite("entry", req.entry)
+    tick = _finite("tick", req.tick)
+    if tick < 0:
+        raise SizingError("tick must not be negative")
+    entry = round_to_tick(_finite("entry", req.entry), tick)
     atr = _finite("atr", req.atr)
     vol = _finite("realized_vol", req.realized_vol)
     gap = _finite("ma_gap", req.ma_gap)
@@ -141,7 +163,7 @@ def size_position(req: SizingRequest, cfg: RiskConfig) -> SizingResult:
     trend_mult, _ = trend_multiplier(req.direction, gap, cfg)
     preferred = base * vol_multiplier * trend_mult
 
-    stop, target = stop_and_target(req.direction, entry, atr, cfg)
+    stop, target = stop_and_target(req.direction, entry, atr, cfg, tick)
     stop_pct = abs(entry - stop) / entry
     target_pct = abs(target - entry) / entry
     fees = 2 * cfg.fee_per_side

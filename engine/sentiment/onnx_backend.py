@@ -13,7 +13,9 @@ import numpy as np
 import onnxruntime as ort
 from tokenizers import Tokenizer
 
-from engine.manifest import ModelIntegrityError, ModelManifest, load_verified, verify_files
+from engine.manifest import (ModelIntegrityError, ModelManifest, has_model_file, load_verified, model_file,
+                             verify_files)
+from engine.onnx_feeds import padded_feeds
 from engine.sentiment.base import LABELS
 
 MODEL_FILE = "model.onnx"
@@ -38,7 +40,7 @@ class OnnxSentimentBackend:
         if tuple(manifest.labels) != LABELS:
             raise ModelIntegrityError(f"{manifest.id}: labels {manifest.labels} differ from {LABELS}")
         for name in (MODEL_FILE, TOKENIZER_FILE):
-            if name not in manifest.files:  # an unlisted file would bypass the sha256 check
+            if not has_model_file(manifest, name):  # an unlisted file would bypass the sha256 check
                 raise ModelIntegrityError(f"{manifest.id}: manifest does not list {name}")
 
         self.model_id = manifest.id
@@ -58,7 +60,7 @@ class OnnxSentimentBackend:
         opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
         opts.intra_op_num_threads = max(0, int(intra_op_threads))  # 0 = onnxruntime's choice
         opts.inter_op_num_threads = 1  # one small graph, run sequentially: extra pools only add overhead
-        self._session = ort.InferenceSession(str(model_dir / MODEL_FILE), opts,
+        self._session = ort.InferenceSession(model_file(manifest, MODEL_FILE), opts,
                                              providers=["CPUExecutionProvider"])
         self._input_names = {i.name for i in self._session.get_inputs()}
         if not {"input_ids", "attention_mask"} <= self._input_names:
@@ -73,9 +75,9 @@ class OnnxSentimentBackend:
             from engine.sentiment.tfidf_head import TfidfHead
 
             head_file = ensemble["tfidf_head"]
-            if head_file not in manifest.files:
+            if not has_model_file(manifest, head_file):
                 raise ModelIntegrityError(f"{self.model_id}: manifest does not list {head_file}")
-            self._tfidf = TfidfHead(model_dir / head_file)
+            self._tfidf = TfidfHead(model_file(manifest, head_file))
             self._tfidf_weight = float(ensemble["tfidf_weight"])
 
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
@@ -96,15 +98,9 @@ class OnnxSentimentBackend:
         return out
 
     def _run(self, rows: list[list[int]]) -> np.ndarray:
-        width = max(len(r) for r in rows)
-        input_ids = np.zeros((len(rows), width), dtype=np.int64)
-        mask = np.zeros((len(rows), width), dtype=np.int64)
-        for i, r in enumerate(rows):
-            input_ids[i, : len(r)] = r
-            mask[i, : len(r)] = 1
-        feeds = {"input_ids": input_ids, "attention_mask": mask}
+        feeds = padded_feeds(rows)
         if "token_type_ids" in self._input_names:
-            feeds["token_type_ids"] = np.zeros_like(input_ids)
+            feeds["token_type_ids"] = np.zeros_like(feeds["input_ids"])
         (logits,) = self._session.run(["logits"], feeds)
         logits = logits.astype(np.float32, copy=False)
         z = np.exp(logits - logits.max(axis=1, keepdims=True))

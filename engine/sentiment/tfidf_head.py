@@ -68,10 +68,13 @@ class TfidfHead:
     same arithmetic in a fraction of that, which matters for the single-headline latency budget.
     """
 
-    def __init__(self, path: Path) -> None:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    def __init__(self, path: Path | str | bytes) -> None:
+        # bytes: the file's content, already unpacked and sha256-checked (engine.manifest.model_file).
+        text = path.decode("utf-8") if isinstance(path, bytes) else Path(path).read_text(encoding="utf-8")
+        data = json.loads(text)
         if tuple(data["labels"]) != LABELS:
-            raise ValueError(f"{path}: labels {data['labels']} differ from {LABELS}")
+            where = "tfidf head" if isinstance(path, bytes) else path
+            raise ValueError(f"{where}: labels {data['labels']} differ from {LABELS}")
         # Stored as lists (position = column) to keep the file small.
         self._word_vocab = {g: i for i, g in enumerate(data["word_vocab"])}
         self._char_vocab = {g: i for i, g in enumerate(data["char_vocab"])}

@@ -256,7 +256,7 @@ one (`{cf['command']}`, file `{cf['file']}`, {cf['rows']} rows):
 
 
 def _calibration(cal: dict[str, Any] | None, crossfit: dict[str, Any] | None = None) -> str:
-    """Before/after calibration figures written by ``python -m engine.calibration.tfns --update-artifact``."""
+    """Before/after calibration figures written by ``python -m engine.training.calibrate --update-artifact``."""
     if not cal:
         return ""
     rows = "\n".join(
@@ -292,8 +292,9 @@ confidences): {cal['noise_floor_before'][0]:.4f}, {cal['noise_floor_before'][1]:
 """
 
 
-def update_artifact_section(artifact: Path, key: str, value: Any) -> dict[str, Any]:
-    """Store ``value`` under ``key`` in manifest.json and re-render MODEL_CARD.md (neither file is hashed)."""
+def update_artifact_section(artifact: Path, key: str, value: Any, render=None) -> dict[str, Any]:
+    """Store ``value`` under ``key`` in manifest.json and re-render MODEL_CARD.md (neither file is hashed)
+    with ``render`` (this module's card by default; each model family has its own)."""
     import json
 
     from engine.manifest import write_manifest
@@ -303,7 +304,7 @@ def update_artifact_section(artifact: Path, key: str, value: Any) -> dict[str, A
     fields.pop("size_bytes", None)
     fields[key] = value
     manifest = write_manifest(artifact, fields)
-    (artifact / "MODEL_CARD.md").write_text(render_card(manifest), encoding="utf-8")
+    (artifact / "MODEL_CARD.md").write_text((render or render_card)(manifest), encoding="utf-8")
     return manifest
 
 
@@ -317,12 +318,48 @@ def _average_note(history: list[dict[str, Any]]) -> str:
             f"against {best['dev_weighted_f1']:.4f} for the best single epoch ({best['epoch']}).")
 
 
+def _row(name: str, rep: dict) -> str:
+    return (f"| {name} | {rep['weighted_f1']:.4f} | {rep['macro_f1']:.4f} | {rep['accuracy']:.4f} | "
+            f"{rep['ece_15bin']:.4f} |")
+
+
+def ensemble_section(manifest: dict, train_rows: int) -> str:
+    ens, met = manifest["ensemble"], manifest["metrics"]
+    grid = " · ".join(f"{g['tfidf_weight']:.2f}: {g['dev_weighted_f1']:.4f}" for g in ens["dev_grid"])
+    return f"""## What ships: the transformer mixed with a TF-IDF head
+
+The shipped model mixes the int8 transformer's probabilities with a TF-IDF + logistic-regression
+head (`{ens['tfidf_head']}`: word 1-2-grams and character 2-5-grams, fitted on the same
+{train_rows:,} training rows, C = 10): p = (1 − w) · p_transformer + w · p_tfidf with
+**w = {ens['tfidf_weight']}**, the weight with the best dev weighted F1. Its errors differ from the
+transformer's (tickers, analyst-action phrases, number formats), so the mix is stronger than
+either part. It adds ~0.1 ms per headline (pure-Python featurization, exact to sklearn's).
+Rebuild: `{ens['command']}` after the fine-tune.
+
+Dev weighted F1 by weight: {grid}.
+
+| on sent_valid.csv (once) | weighted F1 | macro F1 | accuracy | ECE (15 bins) |
+| --- | ---: | ---: | ---: | ---: |
+{_row("transformer only, int8", met["transformer_only"]["valid"]["int8"])}
+{_row("transformer only, fp32", met["transformer_only"]["valid"]["fp32"])}
+{_row("TF-IDF head only", met["valid"]["tfidf_only"])}
+{_row("**shipped: mix, int8**", met["valid"]["int8"])}
+{_row("mix, fp32", met["valid"]["fp32"])}
+
+The sections below describe the shipped mix wherever they say int8 / fp32.
+
+Known limit of dynamic int8: activation scales are computed per batch tensor, padding included,
+so a headline scored inside a batch can differ from the same headline scored alone (200 dev
+texts: labels agree 99%, mean shift of the largest probability change 0.013, p99 0.12, worst
+0.21). Single-headline scoring in the app is unaffected; batch scores carry this noise.
+
+"""
+
+
 def render_card(m: dict[str, Any]) -> str:
     """The card; when the artifact ships an ensemble, its section comes before the results."""
     card = _render_transformer_card(m)
     if m.get("ensemble"):
-        from engine.training.ensemble import ensemble_section
-
         marker = "## Results on TFNS sent_valid.csv"
         section = ensemble_section(m, m["provenance"]["train_rows"])
         card = card.replace(marker, section + marker, 1) if marker in card else card + "\n" + section

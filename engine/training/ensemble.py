@@ -115,44 +115,6 @@ def build(artifact: Path, build_dir: Path, data_dir: Path) -> dict:
             "valid_tfidf_only": metrics["valid"]["tfidf_only"]["weighted_f1"]}
 
 
-def _row(name: str, rep: dict) -> str:
-    return (f"| {name} | {rep['weighted_f1']:.4f} | {rep['macro_f1']:.4f} | {rep['accuracy']:.4f} | "
-            f"{rep['ece_15bin']:.4f} |")
-
-
-def ensemble_section(manifest: dict, train_rows: int) -> str:
-    ens, met = manifest["ensemble"], manifest["metrics"]
-    grid = " · ".join(f"{g['tfidf_weight']:.2f}: {g['dev_weighted_f1']:.4f}" for g in ens["dev_grid"])
-    return f"""## What ships: the transformer mixed with a TF-IDF head
-
-The shipped model mixes the int8 transformer's probabilities with a TF-IDF + logistic-regression
-head (`{ens['tfidf_head']}`: word 1-2-grams and character 2-5-grams, fitted on the same
-{train_rows:,} training rows, C = 10): p = (1 − w) · p_transformer + w · p_tfidf with
-**w = {ens['tfidf_weight']}**, the weight with the best dev weighted F1. Its errors differ from the
-transformer's (tickers, analyst-action phrases, number formats), so the mix is stronger than
-either part. It adds ~0.1 ms per headline (pure-Python featurization, exact to sklearn's).
-Rebuild: `{ens['command']}` after the fine-tune.
-
-Dev weighted F1 by weight: {grid}.
-
-| on sent_valid.csv (once) | weighted F1 | macro F1 | accuracy | ECE (15 bins) |
-| --- | ---: | ---: | ---: | ---: |
-{_row("transformer only, int8", met["transformer_only"]["valid"]["int8"])}
-{_row("transformer only, fp32", met["transformer_only"]["valid"]["fp32"])}
-{_row("TF-IDF head only", met["valid"]["tfidf_only"])}
-{_row("**shipped: mix, int8**", met["valid"]["int8"])}
-{_row("mix, fp32", met["valid"]["fp32"])}
-
-The sections below describe the shipped mix wherever they say int8 / fp32.
-
-Known limit of dynamic int8: activation scales are computed per batch tensor, padding included,
-so a headline scored inside a batch can differ from the same headline scored alone (200 dev
-texts: labels agree 99%, mean shift of the largest probability change 0.013, p99 0.12, worst
-0.21). Single-headline scoring in the app is unaffected; batch scores carry this noise.
-
-"""
-
-
 def write_card(artifact: Path, manifest: dict) -> None:
     from engine.training.card import render_card  # adds the ensemble section itself
 

@@ -48,6 +48,7 @@ from engine.training.data import (
 )
 from engine.training.metrics import classification_report
 from engine.training.modeling import LogitsOnly, load_finetuned, model_class
+from engine.training.quantize import quantize_static_int8
 
 MODEL_ID = "finsent-minilm-l6"
 MODEL_VERSION = "1.0.0"
@@ -357,9 +358,17 @@ def build_artifact(args, cfg: TrainConfig) -> None:
     fused_parity = float(np.abs(predict_proba_onnx(fused_onnx, tok, dev_split.texts) - dev_fp32).max())
     log(f"fused fp32 ONNX vs torch on dev: max abs prob diff {fused_parity:.2e}")
 
-    # Quantization variants are chosen on dev only. Listed fastest first; the first whose dev
-    # weighted F1 is within 0.003 of fp32 wins, else the one with the best dev weighted F1.
+    # Quantization variants are chosen on dev only. Only static (build-time activation scales)
+    # variants may ship: dynamic int8 makes a text's scores depend on its batch (issue #16 item 5);
+    # the dynamic ones are still measured for the record. The first static variant whose dev
+    # weighted F1 is within 0.003 of fp32 wins, else the static one with the best dev weighted F1.
+    from engine.training.quantize import calibration_feeds, calibration_texts
+
+    calib = calibration_feeds(tok, calibration_texts(train_split.texts, seed=cfg.seed))
     variants = {
+        "static_minmax": dict(source=fp32_onnx, per_channel=False, exclude_classifier=False, static="minmax"),
+        "static_percentile": dict(source=fp32_onnx, per_channel=False, exclude_classifier=False,
+                                  static="percentile"),
         "fused": dict(source=fused_onnx, per_channel=False, exclude_classifier=False),
         "fused_per_channel": dict(source=fused_onnx, per_channel=True, exclude_classifier=False),
         "unfused": dict(source=fp32_onnx, per_channel=False, exclude_classifier=False),
@@ -373,8 +382,11 @@ def build_artifact(args, cfg: TrainConfig) -> None:
     for name, kw in variants.items():
         path = out / "onnx" / f"model_int8_{name}.onnx"
         try:
-            quantize_int8(kw["source"], path, per_channel=kw["per_channel"],
-                          exclude_classifier=kw["exclude_classifier"])
+            if kw.get("static"):
+                quantize_static_int8(kw["source"], path, calib, per_channel=kw["per_channel"], method=kw["static"])
+            else:
+                quantize_int8(kw["source"], path, per_channel=kw["per_channel"],
+                              exclude_classifier=kw["exclude_classifier"])
         except Exception as exc:  # a variant the quantizer cannot handle is just not a candidate
             log(f"int8 variant {name} failed: {exc}")
             continue
@@ -385,15 +397,16 @@ def build_artifact(args, cfg: TrainConfig) -> None:
                  "dev_f1_drop_vs_fp32": round(dev_fp32_f1 - rep["weighted_f1"], 4),
                  "dev_label_agreement": round(float((probs.argmax(1) == dev_fp32.argmax(1)).mean()), 4),
                  "dev_mean_abs_prob_diff": round(float(np.abs(probs - dev_fp32).mean()), 5),
-                 "size_bytes": path.stat().st_size}
+                 "size_bytes": path.stat().st_size, "static": bool(kw.get("static"))}
         quant_trials.append(trial)
         log(f"int8 {trial}")
-        if chosen is None and trial["dev_f1_drop_vs_fp32"] <= 0.003:
+        if chosen is None and trial["static"] and trial["dev_f1_drop_vs_fp32"] <= 0.003:
             chosen = (name, path)
-    if not quant_trials:
-        raise RuntimeError("no int8 variant could be built")
+    if not any(t["static"] for t in quant_trials):
+        raise RuntimeError("no static int8 variant could be built")
     if chosen is None:
-        best = max(quant_trials, key=lambda t: (t["dev_weighted_f1"], t["dev_label_agreement"]))
+        best = max((t for t in quant_trials if t["static"]),
+                   key=lambda t: (t["dev_weighted_f1"], t["dev_label_agreement"]))
         chosen = (best["variant"], out / "onnx" / f"model_int8_{best['variant']}.onnx")
     quant_choice, int8_path = chosen
     log(f"chose int8 variant {quant_choice!r}")
@@ -454,7 +467,9 @@ def write_artifact(args, cfg, tok, int8_path, dev_split, dev_fp32, metrics, hist
         "max_length": cfg.max_length,
         "inputs": ["input_ids", "attention_mask"],
         "outputs": ["logits"],
-        "quantization": {"method": "onnxruntime.quantization.quantize_dynamic", "weight_type": "QInt8",
+        "quantization": {"method": "onnxruntime.quantization.quantize_static (QDQ, u8 activations, s8 weights)"
+                         if quant_choice.startswith("static") else "onnxruntime.quantization.quantize_dynamic",
+                         "weight_type": "QInt8",
                          "variant": quant_choice, "trials_on_dev": quant_trials},
         "min_ram_mb": 256,
         "min_cores": 1,

@@ -53,3 +53,6 @@ def test_readme_test_command_is_what_ci_runs() -> None:
     assert picked == lines[0]
     assert "grep -m1 'pip install -e \"\\.\\[dev\\]\" && python -m pytest' README.md" in ci
     assert 'bash -c "$cmd"' in ci
+    # Nothing is installed before it: whatever the tests need, the README's command brings.
+    commands = [line.strip() for line in ci.splitlines() if line.strip() and not line.strip().startswith("#")]
+    assert not [c for c in commands if "apt-get" in c or c.split()[0] in ("pip", "pip3", "sudo", "$sudo")]

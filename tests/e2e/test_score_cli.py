@@ -11,7 +11,7 @@ from pathlib import Path
 
 from tests.conftest import REPO_ROOT
 
-SCORE_COLUMNS = ["label", "p_bearish", "p_bullish", "p_neutral", "confidence", "model"]
+SCORE_COLUMNS = ["label", "p_bearish", "p_bullish", "p_neutral", "confidence", "model", "tickers", "event", "impact"]
 
 
 def _score(tmp_path: Path, inp: Path, out: Path) -> subprocess.CompletedProcess:
@@ -45,7 +45,11 @@ def test_csv_round_trip_with_a_bad_row(tmp_path: Path) -> None:
         probs = [float(r["p_bearish"]), float(r["p_bullish"]), float(r["p_neutral"])]
         assert abs(sum(probs) - 1.0) < 1e-3
         assert float(r["confidence"]) == max(probs)
-        assert r["model"].startswith("finsent-minilm-l6@")
+        assert r["model"] == "finsent-minilm-l6-news@1.1.0"  # the default since 1.1.0 superseded 1.0.0
+    # Companies by name and by bare ticker (XYZ is Block's symbol), as the live desk links them; event classes too.
+    assert [json.loads(r["tickers"]) for r in rows] == [["AAPL"], ["XYZ"], []]
+    assert rows[0]["event"].startswith("earnings/") and rows[1]["event"] == "corporate/management"
+    assert all(r["impact"] in ("low", "medium", "high") for r in rows)
 
 
 def test_jsonl_in_jsonl_out_with_invalid_lines(tmp_path: Path) -> None:
@@ -63,6 +67,7 @@ def test_jsonl_in_jsonl_out_with_invalid_lines(tmp_path: Path) -> None:
     assert len(rows) == 1
     assert rows[0]["id"] == 7 and rows[0]["meta"] == {"src": "x"}
     assert rows[0]["label"] == "bullish"
+    assert rows[0]["tickers"] == ["TSLA"] and "/" in rows[0]["event"]
 
 
 def test_txt_input(tmp_path: Path) -> None:

@@ -81,3 +81,28 @@ def test_a_long_prompt_evaluation_can_be_aborted_and_the_model_stays_usable(mana
     assert len(asked) > 10 and stopped_s < full_s / 2  # ratio within this test: it stopped mid-prompt
     # The context is not left broken: the same prompt gives the same answer as before.
     assert model.chat(LONG_PROMPT, max_tokens=6).text == full.text
+
+
+def test_a_restored_prompt_prefix_gives_the_same_answer_as_a_full_evaluation(manager: ModelManager) -> None:
+    """The fixed prefix (everything before the last message) is saved after a call and restored
+    into an emptied context; the answer is the same as evaluating everything again."""
+    model, _ = manager.acquire("generation")
+    fixed = [{"role": "system", "content": "You are a careful analyst. Answer in one short sentence. " * 8},
+             {"role": "user", "content": "Headline: $ACME shares rise after results."},
+             {"role": "assistant", "content": "ACME rose on its results."}]
+    last = {"role": "user", "content": "Headline: $BETA cuts its outlook."}
+    key = model.prefixes.key(fixed)
+    model._llm.reset()
+    first = model.chat([*fixed, last], max_tokens=8, reuse_prefix=False)  # nothing saved without reuse
+    assert key not in model.prefixes
+    model._llm.reset()
+    saved = model.chat([*fixed, last], max_tokens=8)
+    assert key in model.prefixes and 16 < model.prefixes.tokens(key) < saved.prompt_tokens
+    restores = model.prefixes.restores
+    model._llm.reset()
+    model._llm._ctx.kv_cache_clear()
+    again = model.chat([*fixed, last], max_tokens=8)
+    assert model.prefixes.restores == restores + 1  # the saved state was loaded into the empty context
+    assert first.text == saved.text == again.text and again.prompt_tokens == first.prompt_tokens
+    other = model.chat([*fixed, {"role": "user", "content": "Headline: $GAMA wins a contract."}], max_tokens=8)
+    assert other.completion_tokens >= 1 and model.prefixes.restores == restores + 1  # still in context

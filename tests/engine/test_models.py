@@ -12,6 +12,7 @@ import pytest
 
 from engine.config import Config
 from engine.hardware import HardwareProfile, detect_hardware
+from engine.manifest import load_verified, model_file
 from engine.models.cache import ModelCache
 from engine.models.compat import check
 from engine.models.manager import ModelManager, ModelSwitchError
@@ -294,8 +295,10 @@ def test_user_onnx_classifier_folder_is_verified_against_the_registry_manifest(t
     """A folder with model.onnx + tokenizer.json and no manifest of ours (as users bring them)."""
     folder = tmp_path / "my-onnx"
     folder.mkdir()
-    for name in ("model.onnx", "tokenizer.json"):
-        shutil.copy(models_dir() / "finsent-minilm-l6" / name, folder / name)
+    shipped = load_verified(models_dir() / "finsent-minilm-l6")
+    onnx_bytes = model_file(shipped, "model.onnx")  # shipped xz-packed; a user's folder holds it plain
+    (folder / "model.onnx").write_bytes(onnx_bytes if isinstance(onnx_bytes, bytes) else Path(onnx_bytes).read_bytes())
+    shutil.copy(models_dir() / "finsent-minilm-l6" / "tokenizer.json", folder / "tokenizer.json")
     manager = _manager(data_dir)
     info = manager.add_user_model(folder, model_id="my-onnx", labels=["bearish", "bullish", "neutral"])
     assert info.backend == "onnx" and info.origin == "user"

@@ -63,7 +63,8 @@ def db_rows(data_dir: Path, sql: str, params=()) -> list[tuple]:
 
 
 class Gate:
-    """A listener that holds the fast lane inside its first batch until released."""
+    """An inline after-scoring listener that holds the fast lane inside its first batch until released
+    (later batches, e.g. of another pipeline on the same engine, pass)."""
 
     def __init__(self) -> None:
         self.entered = threading.Event()
@@ -72,14 +73,21 @@ class Gate:
 
     def __call__(self, batch) -> None:
         self.batches.append(batch)
+        if self.entered.is_set():
+            return
         self.entered.set()
         assert self.release.wait(30), "test never released the fast lane"
+
+
+def listen(engine, listener) -> None:
+    """What the pipeline stores reaches Engine.on_scored as origin "live", on the fast-lane thread."""
+    engine.on_scored(listener, name="test", background=False, origins=("live",))
 
 
 def test_items_are_scored_classified_stored_and_linked(engine, data_dir: Path) -> None:
     pipeline = make_pipeline(engine)
     seen = []
-    pipeline.subscribe(seen.append)
+    listen(engine, seen.append)
     pipeline.start()
     result = pipeline.submit(items(HEADLINES))
     assert (result.accepted, result.duplicates, result.refused) == (len(HEADLINES), 0, 0)
@@ -120,7 +128,7 @@ def test_duplicates_by_guid_link_and_text_are_counted_not_stored(engine) -> None
 def test_accepted_items_are_committed_before_submit_returns(engine, data_dir: Path) -> None:
     pipeline = make_pipeline(engine)
     gate = Gate()
-    pipeline.subscribe(gate)
+    listen(engine, gate)
     pipeline.start()
     pipeline.submit(items(numbered(8, "first")))
     assert gate.entered.wait(30)  # the fast lane is now held
@@ -137,7 +145,7 @@ def test_accepted_items_are_committed_before_submit_returns(engine, data_dir: Pa
 def test_full_queue_blocks_the_source_and_a_timeout_refuses_without_acknowledging(engine, data_dir: Path) -> None:
     pipeline = make_pipeline(engine, queue_capacity=8, batch_size=4, submit_chunk=4)
     gate = Gate()
-    pipeline.subscribe(gate)
+    listen(engine, gate)
     pipeline.start()
     pipeline.submit(items(numbered(4, "a")))
     assert gate.entered.wait(30)
@@ -166,7 +174,7 @@ def test_full_queue_blocks_the_source_and_a_timeout_refuses_without_acknowledgin
 def test_a_backed_up_queue_sheds_only_the_embedding_step(engine, data_dir: Path, shed_backlog: int) -> None:
     pipeline = make_pipeline(engine, batch_size=8, prototype_shed_backlog=shed_backlog)
     gate = Gate()
-    pipeline.subscribe(gate)
+    listen(engine, gate)
     pipeline.start()
     pipeline.submit(items(numbered(8, "first")))
     assert gate.entered.wait(30)
@@ -188,7 +196,7 @@ def test_a_backed_up_queue_sheds_only_the_embedding_step(engine, data_dir: Path,
 def test_micro_batches_respect_the_configured_size(engine) -> None:
     pipeline = make_pipeline(engine, batch_size=5, batch_timeout_ms=200)
     sizes = []
-    pipeline.subscribe(lambda batch: sizes.append(len(batch.items)))
+    listen(engine, lambda batch: sizes.append(len(batch.items)))
     pipeline.start()
     pipeline.submit(items(numbered(23)))
     assert pipeline.wait_idle(60)
@@ -200,7 +208,7 @@ def test_pending_rows_are_resumed_after_a_stop_and_scored_exactly_once(data_dir:
     engine = Engine(Config(), data_dir)
     pipeline = make_pipeline(engine, batch_size=4)
     gate = Gate()
-    pipeline.subscribe(gate)
+    listen(engine, gate)
     pipeline.start()
     pipeline.submit(items(numbered(12)))
     assert gate.entered.wait(30)
@@ -261,7 +269,7 @@ class FailingEngine:
 
 def test_failing_batches_are_retried_then_marked_failed_and_can_be_retried(engine, data_dir: Path) -> None:
     failing = FailingEngine(engine)
-    pipeline = make_pipeline(failing, max_retries=1)
+    pipeline = make_pipeline(failing, max_retries=1, max_attempts=1)  # dead-lettered after one attempt
     pipeline.start()
     pipeline.submit(items(numbered(3)))
     assert pipeline.wait_idle(60)
@@ -277,39 +285,6 @@ def test_failing_batches_are_retried_then_marked_failed_and_can_be_retried(engin
     assert healthy.wait_idle(60)
     healthy.stop()
     assert db_rows(data_dir, "SELECT state, COUNT(*) FROM news_inbox GROUP BY state") == [("done", 3)]
-
-
-def test_slow_lane_never_holds_the_fast_lane_and_counts_its_drops(engine) -> None:
-    pipeline = make_pipeline(engine, slow_queue_capacity=2)
-    hold = threading.Event()
-    started = threading.Event()
-    handled = []
-
-    def reason(job):
-        started.set()
-        hold.wait(30)
-        handled.append(job.signal.id)
-        return "rationale"
-
-    results = []
-    pipeline.set_reasoner(reason, on_result=lambda job, result: results.append(result))
-    pipeline.start()
-    high_impact = [f"$ACME agrees to buy rival number {i} for ${i + 1} billion" for i in range(6)]
-    pipeline.submit(items(high_impact[:1]))
-    assert started.wait(30)  # the slow lane is now busy with the first job
-    pipeline.submit(items(high_impact[1:] + numbered(30)))
-    assert pipeline.wait_idle(60)  # the fast lane finished while the slow lane is still stuck
-    stats = pipeline.stats()
-    assert stats.scored == 36
-    assert stats.slow_lane.offered == 6 and stats.slow_lane.busy
-    assert stats.slow_lane.dropped == 3  # one running + two queued; the rest refused and counted
-    assert stats.dropped == 3 and dict(stats.dropped_by_reason) == {"slow_lane_full": 3}
-    hold.set()
-    deadline = time.monotonic() + 30
-    while not pipeline.slow_lane.idle() and time.monotonic() < deadline:
-        time.sleep(0.02)
-    assert len(handled) == 3 and results == ["rationale"] * 3
-    pipeline.stop()
 
 
 def test_a_pipeline_that_is_not_running_refuses_without_acknowledging(engine, data_dir: Path) -> None:

@@ -174,3 +174,14 @@ def test_search_covers_rows_from_before_the_folded_column_and_rows_written_witho
     assert store.query("SELECT count(*) FROM signals WHERE search_text IS NULL") == [(1,)]
     assert _found(store, "écho") == {"ÉCHO Bank faces SEC probe"}
     store.close()
+
+
+def test_a_set_of_symbols_filters_to_the_watchlist(stored) -> None:
+    engine, _add = stored
+    rows = query_news(engine.store, NewsFilter(assets=("ZEPH", "$volt"), limit=5000))
+    assert rows and all({"ZEPH", "VOLT"} & set(r.tickers) for r in rows)
+    everything = query_news(engine.store, NewsFilter(limit=5000))
+    assert len(rows) == sum(1 for r in everything if {"ZEPH", "VOLT"} & set(r.tickers))
+    assert query_news(engine.store, NewsFilter(assets=("",))) == ()  # watchlist filter on, watchlist empty
+    with pytest.raises(ValueError, match="at most"):
+        NewsFilter(assets=tuple(f"S{i}" for i in range(501)))

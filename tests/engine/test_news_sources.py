@@ -244,7 +244,7 @@ def test_dropped_files_are_ingested_once_and_moved_to_processed(pipeline, data_d
     assert sorted(p.name for p in (drop / "processed").iterdir()) == ["a.csv", "b.jsonl", "c.txt"]
     assert (drop / "ignored.pdf").exists()
     status = source.status()
-    assert status.items_total == 5 and "b.jsonl: 1 row(s) skipped: line 2: invalid JSON" in status.detail
+    assert status.items_total == 5 and "b.jsonl: 1 row skipped: line 2: invalid JSON" in status.detail
     # The same content dropped again is a duplicate, not new news.
     (drop / "c.txt").write_text("$VOLT names new CEO\n", encoding="utf-8")
     source.run_once()

@@ -13,7 +13,7 @@ import pytest
 
 from engine.config import Config
 from engine.engine import Engine
-from engine.manifest import ModelIntegrityError, load_verified, sha256_file
+from engine.manifest import ModelIntegrityError, has_model_file, load_verified, sha256_file
 from engine.sentiment.base import LABELS
 from engine.sentiment.onnx_backend import OnnxSentimentBackend
 from tests.conftest import REPO_ROOT
@@ -31,7 +31,7 @@ def test_shipped_artifact_matches_its_manifest() -> None:
     assert manifest.id == "finsent-minilm-l6"
     assert manifest.task == "sentiment" and manifest.backend == "onnx"
     assert manifest.labels == LABELS
-    assert {"model.onnx", "tokenizer.json", "fp32_reference.json"} <= set(manifest.files)
+    assert {"tokenizer.json", "fp32_reference.json"} <= set(manifest.files) and has_model_file(manifest, "model.onnx")
     for name, info in manifest.files.items():
         path = MODEL_DIR / name
         assert sha256_file(path) == info["sha256"]
@@ -56,9 +56,10 @@ def _copy(tmp_path: Path) -> Path:
 
 def test_tampered_model_is_refused(tmp_path: Path) -> None:
     copy = _copy(tmp_path)
-    data = bytearray((copy / "model.onnx").read_bytes())
+    shipped = "model.onnx" if (copy / "model.onnx").is_file() else "model.onnx.xz"  # packed or not
+    data = bytearray((copy / shipped).read_bytes())
     data[len(data) // 2] ^= 0x01  # one flipped bit deep inside the weights
-    (copy / "model.onnx").write_bytes(bytes(data))
+    (copy / shipped).write_bytes(bytes(data))
     with pytest.raises(ModelIntegrityError, match="sha256"):
         OnnxSentimentBackend(copy)
 
@@ -74,6 +75,7 @@ def test_engine_falls_back_to_lexicon_on_tampering(tmp_path: Path, monkeypatch) 
     resources = tmp_path / "resources"
     shutil.copytree(MODEL_DIR, resources / "models" / MODEL_DIR.name)
     shutil.copytree(REPO_ROOT / "resources" / "models" / "lexicon-fin", resources / "models" / "lexicon-fin")
+    shutil.copytree(REPO_ROOT / "resources" / "entities", resources / "entities")  # the linker's universe
     monkeypatch.setenv("SIGNALDESK_RESOURCES", str(resources))
     assert Engine(Config(), None).sentiment_status.model_id == "finsent-minilm-l6"
     tok = resources / "models" / MODEL_DIR.name / "tokenizer.json"

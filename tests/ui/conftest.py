@@ -1,4 +1,4 @@
-"""Fixtures for widget tests: a real engine on a real QThread, real monitor, real log bridge."""
+"""Fixtures for widget tests: a real engine on its own lanes (a real Desk), real monitor, real log bridge."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from PySide6.QtWidgets import QWidget  # noqa: E402
 
 from app.log_bridge import LogBridge, install_log_bridge  # noqa: E402
 from app.sampler import ProcessMonitor  # noqa: E402
-from app.worker import EngineClient  # noqa: E402
+from app.bridge.desk import Desk  # noqa: E402
 from engine.config import Config  # noqa: E402
 from ui.main_window import MainWindow  # noqa: E402
 
@@ -50,10 +50,10 @@ def log_bridge(qtbot):
 
 
 @pytest.fixture
-def client(qtbot, ui_data_dir: Path):
-    engine_client = EngineClient(Config(), ui_data_dir)
-    yield engine_client
-    assert engine_client.shutdown(), "engine thread did not stop"
+def desk(qtbot, ui_data_dir: Path):
+    the_desk = Desk(Config(), ui_data_dir)
+    yield the_desk
+    assert the_desk.shutdown(), "engine threads did not stop"
 
 
 @pytest.fixture
@@ -63,17 +63,46 @@ def monitor(qtbot):
     process_monitor.stop()
 
 
-def start_window(qtbot, client: EngineClient, monitor: ProcessMonitor, bridge: LogBridge,
+def start_window(qtbot, desk: Desk, monitor: ProcessMonitor, bridge: LogBridge,
                  settings: QSettings) -> MainWindow:
-    window = MainWindow(client, monitor, bridge, settings)
+    window = MainWindow(desk, monitor, bridge, settings)
     qtbot.addWidget(window)
     window.show()
-    with qtbot.waitSignal(client.ready, timeout=ENGINE_TIMEOUT_MS):
-        client.start()
+    with qtbot.waitSignal(desk.ready, timeout=ENGINE_TIMEOUT_MS):
+        desk.start()
         monitor.start()
     return window
 
 
 @pytest.fixture
-def window(qtbot, client, monitor, log_bridge, settings) -> MainWindow:
-    return start_window(qtbot, client, monitor, log_bridge, settings)
+def window(qtbot, desk, monitor, log_bridge, settings) -> MainWindow:
+    return start_window(qtbot, desk, monitor, log_bridge, settings)
+
+
+def spy(obj, method: str) -> list:
+    """Record every call of ``obj.method`` (a panel's handler for an operation's answer) and still run it.
+
+    Install it before the action that passes the handler to an operation: the handler is looked up then.
+    """
+    calls: list = []
+    original = getattr(obj, method)
+
+    def recording(*args):
+        calls.append(args[0] if len(args) == 1 else args)
+        return original(*args)
+
+    setattr(obj, method, recording)
+    return calls
+
+
+def analyze_in_news(qtbot, window: MainWindow, lines: list[str]) -> None:
+    """Paste ``lines`` into News → Paste & score, press Analyze and wait until their rows are shown."""
+    from PySide6.QtCore import Qt
+
+    news = window.news
+    window.tabs.setCurrentWidget(news)
+    news.views.setCurrentWidget(news.splitter)
+    news.paste_box.setPlainText("\n".join(lines))
+    before = news.model.rowCount()
+    qtbot.mouseClick(news.analyze_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: news.model.rowCount() == before + len(lines), timeout=ENGINE_TIMEOUT_MS)

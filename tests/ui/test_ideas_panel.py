@@ -16,7 +16,7 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFileDialog
 
-from app.worker import EngineClient
+from app.bridge.desk import Desk
 from engine.config import Config
 from tests.conftest import db_with_demo_prices
 from tests.ui.conftest import ENGINE_TIMEOUT_MS, save_screenshot, start_window
@@ -39,8 +39,8 @@ def demo_prices(ui_data_dir: Path) -> Path:
 
 
 @pytest.fixture
-def ideas_window(qtbot, demo_prices, client, monitor, log_bridge, settings):
-    return start_window(qtbot, client, monitor, log_bridge, settings)
+def ideas_window(qtbot, demo_prices, desk, monitor, log_bridge, settings):
+    return start_window(qtbot, desk, monitor, log_bridge, settings)
 
 
 def _visible(panel) -> list:
@@ -62,7 +62,7 @@ def _wait_audit(qtbot, panel, idea_id: int, count: int) -> list:
     return list(panel.audit_entries())
 
 
-def test_review_flow_decisions_audit_restart_and_export(qtbot, ideas_window, client, monitor, log_bridge,
+def test_review_flow_decisions_audit_restart_and_export(qtbot, ideas_window, desk, monitor, log_bridge,
                                                         settings, ui_data_dir, tmp_path, monkeypatch):
     window = ideas_window
     panel = window.ideas
@@ -87,28 +87,28 @@ def test_review_flow_decisions_audit_restart_and_export(qtbot, ideas_window, cli
         "VOLT": ("long", "follow_news", "high_vol"),
     }
     assert not panel.empty_hint.isVisible()
-    assert panel.count_label.text() == "4 ideas"
+    assert panel.filters.count_label.text() == "4 ideas"
     acme, dune, zeph, volt = (ideas[s] for s in ("ACME", "DUNE", "ZEPH", "VOLT"))
 
     # Filters: regime, symbol prefix (any case), strategy, risk level; then back to the queue.
-    panel.regime_filter.setCurrentIndex(panel.regime_filter.findData("crash"))
+    panel.filters.regime_filter.setCurrentIndex(panel.filters.regime_filter.findData("crash"))
     assert [i.symbol for i in _visible(panel)] == ["ZEPH"]
-    assert panel.count_label.text() == "1 of 4 ideas shown"
-    panel.regime_filter.setCurrentIndex(0)
-    panel.symbol_filter.setText("du")
+    assert panel.filters.count_label.text() == "1 of 4 ideas shown"
+    panel.filters.regime_filter.setCurrentIndex(0)
+    panel.filters.symbol_filter.setText("du")
     assert [i.symbol for i in _visible(panel)] == ["DUNE"]
-    panel.symbol_filter.clear()
-    panel.strategy_filter.setCurrentIndex(panel.strategy_filter.findData("fade_stretched_move"))
+    panel.filters.symbol_filter.clear()
+    panel.filters.strategy_filter.setCurrentIndex(panel.filters.strategy_filter.findData("fade_stretched_move"))
     assert [i.symbol for i in _visible(panel)] == ["DUNE"]
-    panel.strategy_filter.setCurrentIndex(0)
-    panel.risk_filter.setCurrentIndex(panel.risk_filter.findData("high"))
+    panel.filters.strategy_filter.setCurrentIndex(0)
+    panel.filters.risk_filter.setCurrentIndex(panel.filters.risk_filter.findData("high"))
     assert {i.symbol for i in _visible(panel)} == {i.symbol for i in ideas.values() if i.risk_level == "high"}
-    panel.risk_filter.setCurrentIndex(0)
-    assert len(_visible(panel)) == 4 and panel.state_filter.currentData() == "proposed"
+    panel.filters.risk_filter.setCurrentIndex(0)
+    assert len(_visible(panel)) == 4 and panel.filters.state_filter.currentData() == "proposed"
     # A letter typed into the symbol box is text, not a decision.
-    qtbot.keyClicks(panel.symbol_filter, "a")
-    assert panel.symbol_filter.text() == "a" and not panel._pending
-    panel.symbol_filter.clear()
+    qtbot.keyClicks(panel.filters.symbol_filter, "a")
+    assert panel.filters.symbol_filter.text() == "a" and not panel._pending
+    panel.filters.symbol_filter.clear()
 
     # A approves the current row; the queue ("To review") moves on to the next idea.
     assert panel.select_idea(acme.id)
@@ -146,7 +146,7 @@ def test_review_flow_decisions_audit_restart_and_export(qtbot, ideas_window, cli
     assert [a.action for a in _wait_audit(qtbot, panel, dune.id, 1)] == ["propose"]
 
     # E edits the size: the spin box stops at the idea's limit; a note is required.
-    parses = panel.snapshot_parses
+    parses = panel.detail.snapshot_parses
     qtbot.keyClick(panel.table, Qt.Key.Key_E)
     dialog = panel.decision_dialog
     spin = dialog.size_spin
@@ -172,16 +172,16 @@ def test_review_flow_decisions_audit_restart_and_export(qtbot, ideas_window, cli
     assert trail[-1].note == "Half size: the bounce is on thin volume."
     assert trail[-1].size_before == dune.size and trail[-1].size_after == pytest.approx(new_size)
     assert trail[-1].actor and trail[-1].actor != "engine"
-    assert panel.snapshot_parses == parses  # same idea, same snapshot: the JSON is not parsed again
+    assert panel.detail.snapshot_parses == parses  # same idea, same snapshot: the JSON is not parsed again
     text = panel.detail.toPlainText()
     scoring_model = dune.snapshot["model_versions"]["sentiment"].split("@")[0]  # whichever model serves
     for words in ("Rationale", "Sizing steps", "Stop-loss", "Take-profit", "Risk: ", "Regime: bear trend",
-                  "Market features", "Signal ids", scoring_model, "edit_size", "thin volume",
+                  "Market features", "Evidence, ranked", "History", scoring_model, "edit_size", "thin volume",
                   "nothing is executed or sent as an order"):
         assert words in text, words
 
     # The whole book: all states, newest first; the detail shows the edited idea.
-    panel.set_state_filter(None)
+    panel.filters.set_state(None)
     assert len(_visible(panel)) == 4
     assert panel.select_idea(dune.id)
     states = {panel.proxy.index(r, COL_SYMBOL).data(): panel.proxy.index(r, COL_STATE).data()
@@ -197,7 +197,7 @@ def test_review_flow_decisions_audit_restart_and_export(qtbot, ideas_window, cli
         monkeypatch.setattr(QFileDialog, "getSaveFileName",
                             staticmethod(lambda *a, t=target, c=chosen, **k: (str(t), c)))
         panel.message.clear()
-        qtbot.keyClick(panel.table, Qt.Key.Key_E, Qt.KeyboardModifier.ControlModifier)
+        qtbot.keyClick(panel.table, Qt.Key.Key_E, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
         qtbot.waitUntil(lambda: panel.message.text().startswith("Exported"), timeout=ENGINE_TIMEOUT_MS)
         assert "4 ideas" in panel.message.text()
     with open(tmp_path / "ideas.csv", encoding="utf-8", newline="") as fh:
@@ -213,10 +213,10 @@ def test_review_flow_decisions_audit_restart_and_export(qtbot, ideas_window, cli
 
     # Close the app; reopen on the same data folder: the decisions are still there.
     window.close()
-    assert not client.is_running()
-    client2 = EngineClient(Config(), ui_data_dir)
+    assert not desk.is_running()
+    desk2 = Desk(Config(), ui_data_dir)
     try:
-        window2 = start_window(qtbot, client2, monitor, log_bridge, settings)
+        window2 = start_window(qtbot, desk2, monitor, log_bridge, settings)
         panel2 = window2.ideas
         qtbot.waitUntil(lambda: panel2.model.rowCount() == 4, timeout=ENGINE_TIMEOUT_MS)
         again = _by_symbol(panel2)
@@ -224,14 +224,14 @@ def test_review_flow_decisions_audit_restart_and_export(qtbot, ideas_window, cli
         assert again["DUNE"].size == pytest.approx(new_size)
         # The queue ("To review") holds what is still undecided, newest first.
         assert [i.id for i in _visible(panel2)] == sorted([again["DUNE"].id, again["VOLT"].id], reverse=True)
-        panel2.set_state_filter("rejected")
+        panel2.filters.set_state("rejected")
         trail = _wait_audit(qtbot, panel2, again["ZEPH"].id, 2)
         assert trail[-1].action == "reject" and "Auditor story" in trail[-1].note
         qtbot.waitUntil(lambda: "<b>Approved ideas:</b> 1" in panel2.portfolio_label.text(),
                         timeout=ENGINE_TIMEOUT_MS)
         window2.close()
     finally:
-        assert client2.shutdown()
+        assert desk2.shutdown()
 
 
 def test_demo_prices_button_then_propose_from_stored_news(window, qtbot):

@@ -44,9 +44,9 @@ def calibrated_data(ui_data_dir: Path) -> dict[str, str]:
         store.close()
 
 
-def test_conf_column_shows_calibrated_confidence_with_the_raw_one_kept(qtbot, calibrated_data, client, monitor,
+def test_conf_column_shows_calibrated_confidence_with_the_raw_one_kept(qtbot, calibrated_data, desk, monitor,
                                                                        log_bridge, settings):
-    window = start_window(qtbot, client, monitor, log_bridge, settings)
+    window = start_window(qtbot, desk, monitor, log_bridge, settings)
     window.resize(1400, 860)
     news, panel = window.news, window.ideas
     news.paste_box.setPlainText("\n".join(HEADLINES))
@@ -56,7 +56,7 @@ def test_conf_column_shows_calibrated_confidence_with_the_raw_one_kept(qtbot, ca
     qtbot.waitUntil(lambda: panel.model.rowCount() >= 2, timeout=ENGINE_TIMEOUT_MS)
     window.tabs.setCurrentWidget(panel)
 
-    serving = client.info.sentiment.model_id
+    serving = desk.info.sentiment.model_id
     label = calibrated_data[serving]
     ideas = panel.model.ideas()
     for idea in ideas:

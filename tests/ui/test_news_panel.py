@@ -43,7 +43,7 @@ def test_paste_three_headlines_ctrl_enter_gives_three_labelled_rows(window, qtbo
     assert by_text[HEADLINES[0]].entities == ("AAPL",)
     assert re.fullmatch(r"\d\d:\d\d:\d\d", proxy.index(0, COL_TIME).data())
     assert re.fullmatch(r"\d{1,3}%", proxy.index(0, COL_CONFIDENCE).data())
-    status = window._client.info.sentiment
+    status = window._desk.info.sentiment
     assert proxy.index(0, COL_MODEL).data() == f"{status.model_id} {status.version}"
     tooltip = proxy.index(0, COL_TEXT).data(Qt.ItemDataRole.ToolTipRole)
     assert "bullish" in tooltip and "bearish" in tooltip and "%" in tooltip
@@ -54,8 +54,8 @@ def test_paste_three_headlines_ctrl_enter_gives_three_labelled_rows(window, qtbo
     assert len(colours) == len(set(labels))
 
     assert news.paste_box.toPlainText() == ""  # cleared only because the submission was accepted
-    assert not news.message.isVisible()  # no spurious "still analysing" from a double submit
-    assert news.row_count.text() == "3 signals"
+    assert not news.message.isVisible()  # no spurious "still analyzing" from a double submit
+    assert news.row_count.text() == "3 pasted this session"
     assert news.analyze_button.isEnabled()
     save_screenshot(window, "news_three_headlines")
 
@@ -66,7 +66,7 @@ def test_blank_paste_shows_inline_message_and_adds_no_row(window, qtbot):
     qtbot.mouseClick(news.analyze_button, Qt.MouseButton.LeftButton)
 
     assert news.message.isVisible()
-    assert "Nothing to analyse" in news.message.text()
+    assert "Nothing to analyze" in news.message.text()
     assert news.message.property("kind") == "warning"
     assert news.paste_box.toPlainText() == "   \n\t\n   "  # nothing taken away
     # Prove the engine is alive, so "no row" means the blank paste was refused, not slow.
@@ -93,7 +93,7 @@ def test_over_long_item_is_cut_with_a_visible_notice(window, qtbot):
     qtbot.mouseClick(news.analyze_button, Qt.MouseButton.LeftButton)
 
     assert news.message.isVisible()
-    assert "1 item(s) longer than 2,000 characters were cut" in news.message.text()
+    assert "1 item longer than 2,000 characters was cut" in news.message.text()
     qtbot.waitUntil(lambda: news.proxy.rowCount() == 2, timeout=ENGINE_TIMEOUT_MS)
     cut = _rows(news)[0]
     assert cut.truncated and len(cut.text) == 2000
@@ -168,7 +168,8 @@ def test_open_and_drop_text_files_append_to_paste_box(window, qtbot, tmp_path, m
 def test_large_paste_arrives_in_batches_with_progress(window, qtbot):
     news = window.news
     batches: list = []
-    window._client.signalsAdded.connect(batches.append)
+    shown = news._on_signals_added  # the batches the panel is handed, as they arrive
+    news._on_signals_added = lambda batch: (batches.append(batch), shown(batch))
     inserts: list[int] = []
     news.model.rowsInserted.connect(lambda parent, first, last: inserts.append(last - first + 1))
     lines = [f"$XYZ item {i}: shares rise after upbeat outlook" for i in range(3000)]
@@ -183,7 +184,7 @@ def test_large_paste_arrives_in_batches_with_progress(window, qtbot):
     assert news.model.rowCount() == 3000
     assert inserts == [len(b.signals) for b in batches]  # one insert per SignalBatch
     assert len(batches) < 3000
-    assert news.row_count.text() == "3,000 signals"
+    assert news.row_count.text() == "3,000 pasted this session"
     bar = news.table.verticalScrollBar()
     assert bar.value() == bar.maximum()  # followed the newest rows
     save_screenshot(window, "news_large_paste")
@@ -192,10 +193,13 @@ def test_large_paste_arrives_in_batches_with_progress(window, qtbot):
 def test_cancel_keeps_what_was_scored(window, qtbot):
     news = window.news
     news.paste_box.setPlainText("\n".join(f"Company {i} shares fall on weak guidance" for i in range(20000)))
-    with qtbot.waitSignal(window._client.analysisDone, timeout=ENGINE_TIMEOUT_MS) as blocker:
-        qtbot.mouseClick(news.analyze_button, Qt.MouseButton.LeftButton)
-        qtbot.mouseClick(news.cancel_button, Qt.MouseButton.LeftButton)
-    done = blocker.args[0]
+    ended: list = []
+    finish = news._on_analysis_done
+    news._on_analysis_done = lambda done: (ended.append(done), finish(done))
+    qtbot.mouseClick(news.analyze_button, Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(news.cancel_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: bool(ended), timeout=ENGINE_TIMEOUT_MS)
+    done = ended[0]
     qtbot.waitUntil(lambda: news.model.rowCount() == done.scored, timeout=ENGINE_TIMEOUT_MS)
     assert not news.progress.isVisible() and news.analyze_button.isEnabled()
     # Cancel is per request: pressed before the request even started, it still applies.
@@ -224,7 +228,7 @@ def test_submit_while_running_is_refused_without_losing_text(window, qtbot):
     news.paste_box.setPlainText("next paste")
     news.submit()  # the button is disabled; Ctrl+Enter still reaches submit()
     if news.progress.isVisible():  # the first request may already be done on a fast machine
-        assert "Still analysing" in news.message.text()
+        assert "Still analyzing" in news.message.text()
         assert news.paste_box.toPlainText() == "next paste"
     qtbot.waitUntil(lambda: not news.progress.isVisible(), timeout=ENGINE_TIMEOUT_MS)
 

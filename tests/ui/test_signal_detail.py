@@ -15,10 +15,10 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import Qt
 
-from app.explanations import ChunkStream
-from app.worker import EngineClient
+from app.bridge.desk import Desk
+from app.bridge.explain import ChunkStream
 from engine.config import Config
-from tests.ui.conftest import ENGINE_TIMEOUT_MS, save_screenshot, start_window
+from tests.ui.conftest import ENGINE_TIMEOUT_MS, save_screenshot, spy, start_window
 from ui.models.signal_table import COL_TEXT, SIGNAL_ROLE
 from ui.panels.signal_detail import KEY_AUTO_EXPLAIN, SignalDetailPane
 
@@ -44,15 +44,15 @@ def ui_data_dir(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def no_llm_client(qtbot, ui_data_dir: Path):
-    client = EngineClient(Config(model_memory_limit_mb=NO_LLM_BUDGET_MB), ui_data_dir)
-    yield client
-    assert client.shutdown(), "engine thread did not stop"
+def no_llm_desk(qtbot, ui_data_dir: Path):
+    desk = Desk(Config(model_memory_limit_mb=NO_LLM_BUDGET_MB), ui_data_dir)
+    yield desk
+    assert desk.shutdown(), "engine threads did not stop"
 
 
 @pytest.fixture
-def no_llm_window(qtbot, no_llm_client, monitor, log_bridge, settings):
-    return start_window(qtbot, no_llm_client, monitor, log_bridge, settings)
+def no_llm_window(qtbot, no_llm_desk, monitor, log_bridge, settings):
+    return start_window(qtbot, no_llm_desk, monitor, log_bridge, settings)
 
 
 @pytest.fixture
@@ -62,9 +62,9 @@ def breaker_window(qtbot, tmp_path: Path, monitor, log_bridge, settings):
     data.mkdir()
     (data / "config.toml").write_text("[reasoning]\ntimeout_s = 0\nbreaker_failures = 1\nretries = 0\n",
                                       encoding="utf-8")
-    client = EngineClient(Config(), data)
-    yield start_window(qtbot, client, monitor, log_bridge, settings)
-    assert client.shutdown(), "engine thread did not stop"
+    desk = Desk(Config(), data)
+    yield start_window(qtbot, desk, monitor, log_bridge, settings)
+    assert desk.shutdown(), "engine threads did not stop"
 
 
 def _paste(qtbot, news, lines: list[str]) -> None:
@@ -85,27 +85,28 @@ def _select(news, text: str):
 
 
 def _click_source(qtbot, pane, row: int) -> None:
-    item = pane.sources_list.item(row)
-    pane.sources_list.scrollToItem(item)
-    qtbot.mouseClick(pane.sources_list.viewport(), Qt.MouseButton.LeftButton,
-                     pos=pane.sources_list.visualItemRect(item).center())
+    sources = pane.explanation.sources_list
+    item = sources.item(row)
+    sources.scrollToItem(item)
+    qtbot.mouseClick(sources.viewport(), Qt.MouseButton.LeftButton, pos=sources.visualItemRect(item).center())
 
 
 def test_explain_streams_the_rationale_and_chain_then_lists_sources_that_open(window, qtbot):
     window.resize(1500, 950)
-    news, pane, client = window.news, window.news.detail, window._client
+    news, pane, client = window.news, window.news.detail, window._desk.explain
+    shown = pane.explanation  # the rationale, fields, chain and sources on show
     _paste(qtbot, news, CONTEXT + [TARGET])
     sig = _select(news, TARGET)
     assert pane.subject.signal_id == sig.id and pane.headline.text() == TARGET
     # The event class comes back from the engine with the (absent) stored explanation.
     qtbot.waitUntil(lambda: "event: earnings" in pane.meta.text(), timeout=ENGINE_TIMEOUT_MS)
     assert "AAPL" in pane.meta.text() and "raw" in pane.meta.text() and sig.label in pane.meta.text()
-    assert pane.shown_view is None and "Not explained yet" in pane.rationale.placeholderText()
+    assert pane.shown_view is None and "Not explained yet" in shown.rationale.placeholderText()
 
     chunks, ready, failed = [], [], []
-    client.explanationChunk.connect(chunks.append)
-    client.explanationReady.connect(ready.append)
-    client.explanationFailed.connect(lambda rid, msg: failed.append(msg))
+    client.chunk.connect(chunks.append)
+    client.finished.connect(ready.append)
+    client.refused.connect(lambda rid, msg: failed.append(msg))
     pane.chain_check.setChecked(True)
     qtbot.mouseClick(pane.explain_button, Qt.MouseButton.LeftButton)
     assert not pane.explain_button.isEnabled()  # one explanation per signal at a time
@@ -116,7 +117,7 @@ def test_explain_streams_the_rationale_and_chain_then_lists_sources_that_open(wi
     assert not failed, failed
     if not ready:
         # A few steps in, for a screenshot that shows the chain filling up.
-        qtbot.waitUntil(lambda: bool(ready or "3. Market context ✎" in "".join(pane.chain_texts())),
+        qtbot.waitUntil(lambda: bool(ready or "3. Market context ✎" in "".join(shown.chain_texts())),
                         timeout=LLM_TIMEOUT_MS)
         if not ready:
             assert pane.busy.isVisible() and pane.cancel_button.isVisible()
@@ -139,20 +140,20 @@ def test_explain_streams_the_rationale_and_chain_then_lists_sources_that_open(wi
 
     # The final answer: J6 fields, the five steps, sources.
     assert pane.shown_view == view and not pane.busy.isVisible()
-    assert pane.rationale.toPlainText() == view.rationale
-    assert view.direction in pane.field_labels["direction"].text()
-    assert pane.field_labels["status"].text() == view.status
-    texts = pane.chain_texts()
+    assert shown.rationale.toPlainText() == view.rationale
+    assert view.direction in shown.field_labels["direction"].text()
+    assert shown.field_labels["status"].text() == view.status
+    texts = shown.chain_texts()
     assert [t.split(" — ")[0].split(". ", 1)[1] for t in texts] == STEP_TITLES
     for i, step in enumerate(view.chain):
-        assert step.text and texts[i].endswith(step.text) and pane.chain_list.item(i).toolTip() == step.text
+        assert step.text and texts[i].endswith(step.text) and shown.chain_list.item(i).toolTip() == step.text
     assert view.retrieved, "related Apple items should have been retrieved"
-    assert pane.sources_list.count() == len(view.source_ids) >= 1
-    assert "smollm2" in pane.footer.text() and "tokens" in pane.footer.text()
+    assert shown.sources_list.count() == len(view.source_ids) >= 1
+    assert "smollm2" in shown.footer.text() and "tokens" in shown.footer.text()
     save_screenshot(window, "news_detail_explained")
 
     # Click a source: its stored text opens in the source dialog.
-    opened = pane.sources_list.item(0).data(Qt.ItemDataRole.UserRole)
+    opened = shown.sources_list.item(0).data(Qt.ItemDataRole.UserRole)
     _click_source(qtbot, pane, 0)
     qtbot.waitUntil(pane.source_dialog.isVisible, timeout=ENGINE_TIMEOUT_MS)
     assert opened in pane.source_dialog.title.text()
@@ -163,13 +164,13 @@ def test_explain_streams_the_rationale_and_chain_then_lists_sources_that_open(wi
 
 
 def test_cancel_mid_stream_keeps_nothing_with_the_signal(window, qtbot):
-    news, pane, client = window.news, window.news.detail, window._client
+    news, pane, client = window.news, window.news.detail, window._desk.explain
     _paste(qtbot, news, CONTEXT[:2] + [TARGET])
     sig = _select(news, TARGET)
     chunks, failed, ready = [], [], []
-    client.explanationChunk.connect(chunks.append)
-    client.explanationFailed.connect(lambda rid, msg: failed.append((rid, msg)))
-    client.explanationReady.connect(ready.append)
+    client.chunk.connect(chunks.append)
+    client.refused.connect(lambda rid, msg: failed.append((rid, msg)))
+    client.finished.connect(ready.append)
     request_id = pane.explain()
     assert request_id is not None
     qtbot.waitUntil(lambda: bool(ready or any(c.tokens for c in chunks)), timeout=LLM_TIMEOUT_MS)
@@ -181,24 +182,24 @@ def test_cancel_mid_stream_keeps_nothing_with_the_signal(window, qtbot):
     assert pane.banner.isVisible() and pane.banner.property("kind") == "info"
     assert pane.explain_button.isEnabled() and not pane.cancel_button.isVisible()
     # Nothing was stored with the signal: a fresh pane finds no explanation for it.
-    loaded = []
-    client.explanationLoaded.connect(loaded.append)
     other = SignalDetailPane(client, window._settings, auto_explain_toggle=False)
     qtbot.addWidget(other)
+    loaded = spy(other, "_on_loaded")
     other.show_signal(sig)
     qtbot.waitUntil(lambda: any(x.signal_id == sig.id for x in loaded), timeout=ENGINE_TIMEOUT_MS)
-    assert other.shown_view is None and "Not explained yet" in other.rationale.placeholderText()
+    assert other.shown_view is None and "Not explained yet" in other.explanation.rationale.placeholderText()
 
 
 def test_unavailable_llm_shows_a_labelled_template_per_row_and_it_is_stored(no_llm_window, qtbot):
     window = no_llm_window
     window.resize(1500, 950)
-    news, pane, client = window.news, window.news.detail, window._client
+    news, pane, client = window.news, window.news.detail, window._desk.explain
+    shown = pane.explanation  # the rationale, fields, chain and sources on show
     _paste(qtbot, news, CONTEXT + [TARGET])
     started, ready, failed = [], [], []
-    client.explanationStarted.connect(started.append)
-    client.explanationReady.connect(ready.append)
-    client.explanationFailed.connect(lambda rid, msg: failed.append(msg))
+    client.started.connect(started.append)
+    client.finished.connect(ready.append)
+    client.refused.connect(lambda rid, msg: failed.append(msg))
 
     # Ctrl+E on the table explains the current row (here with the chain).
     sig = _select(news, TARGET)
@@ -213,18 +214,18 @@ def test_unavailable_llm_shows_a_labelled_template_per_row_and_it_is_stored(no_l
     assert view.engine_status == "fallback_no_model" and view.model_id == ""
     assert pane.banner.isVisible() and pane.banner.property("kind") == "warning"
     assert "no language model is available" in pane.banner.text() and "unavailable or degraded" in pane.banner.text()
-    assert pane.rationale.toPlainText().startswith("Template rationale")
-    assert pane.field_labels["status"].text() == "template"
-    assert len(view.chain) == 5 and pane.chain_list.count() == 5
-    assert "deterministic template" in pane.chain_texts()[4]
-    assert pane.sources_list.count() >= 1 and set(view.cited) <= set(view.source_ids)
-    assert "template" in pane.footer.text()
+    assert shown.rationale.toPlainText().startswith("Evidence-based explanation")
+    assert shown.field_labels["status"].text() == "template"
+    assert len(view.chain) == 5 and shown.chain_list.count() == 5
+    assert "(evidence-based)" in shown.chain_texts()[4]
+    assert shown.sources_list.count() >= 1 and set(view.cited) <= set(view.source_ids)
+    assert "template" in shown.footer.text()
     save_screenshot(window, "news_detail_template")
 
     # Enter on a source opens it too.
-    pane.sources_list.setCurrentRow(0)
-    pane.sources_list.setFocus()
-    qtbot.keyClick(pane.sources_list, Qt.Key.Key_Return)
+    shown.sources_list.setCurrentRow(0)
+    shown.sources_list.setFocus()
+    qtbot.keyClick(shown.sources_list, Qt.Key.Key_Return)
     qtbot.waitUntil(pane.source_dialog.isVisible, timeout=ENGINE_TIMEOUT_MS)
     assert pane.source_dialog.text.toPlainText() in CONTEXT
     pane.source_dialog.close()
@@ -257,7 +258,7 @@ def test_unavailable_llm_shows_a_labelled_template_per_row_and_it_is_stored(no_l
     reused.show_signal(sig)
     qtbot.waitUntil(lambda: reused.shown_view is not None, timeout=ENGINE_TIMEOUT_MS)
     assert reused.shown_view.stored and reused.shown_view.audit_id == ready[-1].audit_id
-    assert reused.rationale.toPlainText() == ready[-1].rationale and reused.shown_view.status == "template"
+    assert reused.explanation.rationale.toPlainText() == ready[-1].rationale and reused.shown_view.status == "template"
 
     # A signal that is not stored any more is refused with a clear message, nothing crashes.
     pane.show_signal(dataclasses.replace(sig, id=10 ** 9))
@@ -268,10 +269,10 @@ def test_unavailable_llm_shows_a_labelled_template_per_row_and_it_is_stored(no_l
 
 def test_timeout_then_open_circuit_breaker_are_said_plainly(breaker_window, qtbot):
     window = breaker_window
-    news, pane, client = window.news, window.news.detail, window._client
+    news, pane, client = window.news, window.news.detail, window._desk.explain
     _paste(qtbot, news, CONTEXT[:2] + [TARGET])
     ready = []
-    client.explanationReady.connect(ready.append)
+    client.finished.connect(ready.append)
     _select(news, TARGET)
     pane.explain()
     qtbot.waitUntil(lambda: len(ready) == 1, timeout=LLM_TIMEOUT_MS)
@@ -287,12 +288,13 @@ def test_timeout_then_open_circuit_breaker_are_said_plainly(breaker_window, qtbo
 
 def test_auto_explain_is_persisted_and_explains_only_high_impact_items(no_llm_window, qtbot, settings):
     window = no_llm_window
-    news, pane, client = window.news, window.news.detail, window._client
+    news, pane, client = window.news, window.news.detail, window._desk.explain
     assert not pane.auto_check.isChecked() and not settings.value(KEY_AUTO_EXPLAIN, False, type=bool)
-    started, ready, done = [], [], []
-    client.explanationStarted.connect(started.append)
-    client.explanationReady.connect(ready.append)
-    client.analysisDone.connect(done.append)
+    started, ready = [], []
+    client.started.connect(started.append)
+    client.finished.connect(ready.append)
+    done = spy(news, "_on_analysis_done")
+    after_scoring = window._desk.host.engine.scored  # auto-explain decides on its thread, after the store
 
     pane.auto_check.click()
     assert settings.value(KEY_AUTO_EXPLAIN, False, type=bool) is True
@@ -301,15 +303,17 @@ def test_auto_explain_is_persisted_and_explains_only_high_impact_items(no_llm_wi
     rows = {news.proxy.index(r, 0).data(SIGNAL_ROLE).text: news.proxy.index(r, 0).data(SIGNAL_ROLE)
             for r in range(news.proxy.rowCount())}
     high, low = rows[HIGH_IMPACT], rows[NOT_HIGH_IMPACT]
-    # The worker decided before it reported the batch done: what started is all there is.
+    # Once the after-scoring listeners are through this batch, what started is all there is.
+    assert after_scoring.wait_idle(30)
+    qtbot.waitUntil(lambda: any(s.automatic for s in started), timeout=ENGINE_TIMEOUT_MS)
     auto = [s for s in started if s.automatic]
     assert [s.signal_id for s in auto] == [high.id] and auto[0].request_id < 0
     qtbot.waitUntil(lambda: any(v.signal_id == high.id for v in ready), timeout=ENGINE_TIMEOUT_MS)
     _select(news, HIGH_IMPACT)
     qtbot.waitUntil(lambda: pane.shown_view is not None and "event: earnings" in pane.meta.text(),
                     timeout=ENGINE_TIMEOUT_MS)
-    assert pane.shown_view.automatic and "(auto)" in pane.footer.text()
-    assert "No chain" in pane.chain_texts()[0]
+    assert pane.shown_view.automatic and "(auto)" in pane.explanation.footer.text()
+    assert "No chain" in pane.explanation.chain_texts()[0]
     save_screenshot(window, "news_detail_auto")
     _select(news, NOT_HIGH_IMPACT)
     assert pane.subject.signal_id == low.id and pane.shown_view is None
@@ -325,6 +329,8 @@ def test_auto_explain_is_persisted_and_explains_only_high_impact_items(no_llm_wi
     assert settings.value(KEY_AUTO_EXPLAIN, True, type=bool) is False
     _paste(qtbot, news, ["$NVDA soars 12% as record data-center sales crush estimates"])
     qtbot.waitUntil(lambda: len(done) == 2, timeout=ENGINE_TIMEOUT_MS)
+    assert after_scoring.wait_idle(30)
+    qtbot.wait(100)  # anything the listeners started has reached this thread
     assert [s.signal_id for s in started if s.automatic] == [high.id]
 
 
@@ -348,14 +354,14 @@ def test_chunk_stream_coalesces_tokens_to_at_most_twenty_updates_a_second():
     assert sent[-1].pieces == (("chain.key_facts", "Apple"),)
 
 
-def test_the_live_tab_has_the_same_detail_pane_and_ctrl_e_explains_its_current_row(no_llm_window, no_llm_client, qtbot):
+def test_the_live_tab_has_the_same_detail_pane_and_ctrl_e_explains_its_current_row(no_llm_window, no_llm_desk, qtbot):
     from tests.ui.test_live_news import _live, _settled
 
-    window, client = no_llm_window, no_llm_client
+    window, client = no_llm_window, no_llm_desk.explain
     live = _live(window)
     qtbot.waitUntil(lambda: _settled(live), timeout=ENGINE_TIMEOUT_MS)
-    live.replay_rate.setValue(5000)
-    qtbot.mouseClick(live.replay_button, Qt.MouseButton.LeftButton)
+    live.sources.replay_rate.setValue(5000)
+    qtbot.mouseClick(live.sources.replay_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: live.model.rowCount() >= 20, timeout=ENGINE_TIMEOUT_MS)
 
     live.table.setFocus()
@@ -365,17 +371,17 @@ def test_the_live_tab_has_the_same_detail_pane_and_ctrl_e_explains_its_current_r
 
     ready: list = []
     failed: list = []
-    client.explanationReady.connect(ready.append)
-    client.explanationFailed.connect(lambda rid, message: failed.append(message))
+    client.finished.connect(ready.append)
+    client.refused.connect(lambda rid, message: failed.append(message))
     # Ctrl+E is one panel-wide action: with the Live tab on show it must explain the live row.
     started: list = []
-    client.explanationStarted.connect(started.append)
+    client.started.connect(started.append)
     window.news.explain_action.trigger()
     qtbot.waitUntil(lambda: bool(started), timeout=10_000)
     qtbot.waitUntil(lambda: bool(ready) or bool(failed), timeout=ENGINE_TIMEOUT_MS)
     assert not failed, failed
     view = ready[0]
     assert view.signal_id == row.signal_id and view.status == "template"
-    qtbot.waitUntil(lambda: live.detail.field_labels["status"].text() == "template", timeout=10_000)
+    qtbot.waitUntil(lambda: live.detail.explanation.field_labels["status"].text() == "template", timeout=10_000)
     assert live.detail.isVisible() and not window.news.detail.isVisible()
     save_screenshot(window, "live_news_detail_pane")

@@ -104,7 +104,7 @@ def test_news_table_readable_on_dark_palette(window, qtbot):
         save_screenshot(window, "news_dark_palette")
         window.tabs.setCurrentWidget(window.monitor_panel)
         qtbot.waitUntil(lambda: len(window.monitor_panel.samples) >= 3, timeout=ENGINE_TIMEOUT_MS)
-        assert window.monitor_panel.rss_plot.backgroundBrush().color().lightness() < 128
+        assert window.monitor_panel.charts.rss_plot.backgroundBrush().color().lightness() < 128
         save_screenshot(window, "monitor_dark_palette")
     finally:
         app.setPalette(original)

@@ -47,6 +47,8 @@ def matches(row: NewsRow, f: NewsFilter) -> bool:
     """The paged query's filter, applied to a streamed row so live rows obey the same filter."""
     if f.asset and f.asset.strip().lstrip("$").upper() not in row.tickers:
         return False
+    if f.assets and not set(f.assets) & set(row.tickers):
+        return False
     if f.label and row.label != f.label:
         return False
     if f.category and row.category != f.category:

@@ -1,4 +1,4 @@
-"""Table model for analysed news signals: one row per ``engine.types.Signal``, append-only."""
+"""Table model for analyzed news signals: one row per ``engine.types.Signal``, append-only."""
 
 from __future__ import annotations
 
@@ -64,6 +64,12 @@ class SignalTableModel(RowTableModel):
         self._rows = list(signals) + extra
         self.endResetModel()
 
+    def reset(self, signals: Sequence[Signal]) -> None:
+        """Exactly these rows (e.g. back to this session's after the stored history was shown)."""
+        self.beginResetModel()
+        self._rows = list(signals)
+        self.endResetModel()
+
     def signal_at(self, row: int) -> Signal:
         return self._rows[row]
 
@@ -103,7 +109,7 @@ class SignalTableModel(RowTableModel):
             if col == COL_TIME:
                 return index.row()  # arrival order: exact, even for items of one batch
             if col == COL_CONFIDENCE:
-                return sig.shown_confidence  # what the cell shows
+                return sig.recorded_confidence  # what the cell shows
             if col == COL_VERDICT:
                 return self.verdict_text(sig)
             return _display(sig, col)
@@ -137,7 +143,8 @@ def _display(sig: Signal, col: int) -> str:
     if col == COL_LABEL:
         return sig.label
     if col == COL_CONFIDENCE:
-        return f"{sig.shown_confidence:.0%}"
+        # What it was shown with when scored, never a later calibrator's rewrite (the tooltip has both).
+        return f"{sig.recorded_confidence:.0%}" + (" *" if sig.view_changed else "")
     if col == COL_MODEL:
         return f"{sig.model_id} {sig.model_version}"
     if col == COL_TEXT:
@@ -146,10 +153,17 @@ def _display(sig: Signal, col: int) -> str:
 
 
 def confidence_text(sig: Signal) -> str:
-    """e.g. "72% (raw 91%, isotonic/top_label #3)"; just the raw figure when uncalibrated."""
+    """e.g. "72% (raw 91%, isotonic/top_label #3)"; just the raw figure when uncalibrated. When the
+    current view differs from what the signal was shown with, both: "78.0% as shown (…); now 86.0% (…)"."""
     if sig.calibrated_confidence is None:
-        return f"{sig.confidence:.1%} (uncalibrated)"
-    return f"{sig.calibrated_confidence:.1%} (raw {sig.confidence:.1%}, {sig.calibrator})"
+        current = f"{sig.confidence:.1%} (uncalibrated)"
+    else:
+        current = f"{sig.calibrated_confidence:.1%} (raw {sig.confidence:.1%}, {sig.calibrator})"
+    first = sig.first_shown
+    if first is None or not sig.view_changed:
+        return current
+    label = "" if first.label == sig.shown_label else f"{first.label} "
+    return f"{label}{first.confidence:.1%} as shown ({first.calibrator or 'uncalibrated'}); now {current}"
 
 
 def _tooltip(sig: Signal, verdict: str = "") -> str:

@@ -2,45 +2,43 @@
 
 Reliability diagrams before and after the active calibrator, ECE / MCE / Brier, outcomes per
 source, a method choice with Refit, and "Evaluate on labelled file…" with progress and
-cancel. Every action goes through ``EngineClient`` and returns at once; labelled files and
-refits run on the worker's calibration lane, so news scoring never waits for them.
+cancel. Every action goes through the calibration feature (app/bridge/calibration.py) and returns
+at once; labelled files and refits run on the calibration lane, so news scoring never waits for them.
 """
 
 from __future__ import annotations
 
-import math
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import pyqtgraph as pg
-from PySide6.QtCore import QEvent, QStandardPaths, Qt, Signal, Slot
-from PySide6.QtGui import QColor, QFont, QPalette
+from PySide6.QtCore import QEvent, Qt, Signal, Slot
+from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QCheckBox,
     QComboBox,
     QFileDialog,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QProgressBar,
     QPushButton,
-    QSizePolicy,
     QTableWidget,
-    QTableWidgetItem,
     QVBoxLayout,
     QWidget,
 )
 
-from ui.panels.models import Banner
-from ui.theme import is_dark
+from engine.wording import plural
+from ui.widgets.files import start_folder
+from ui.widgets.banner import Banner
+from ui.panels.calibration_compare import RefusedFitComparison
+from ui.panels.calibration_metrics import CalibrationMetricsTable
+from ui.widgets.reliability import ACC_COLOR, GAP_COLOR, ReliabilityView, overlap_color
 
 if TYPE_CHECKING:
-    from app.worker import (
+    from app.bridge.calibration import (
+        CalibrationFeature,
         CalibrationOverview,
         CalibrationReportView,
-        EngineClient,
         LabelledProgress,
         LabelledSummary,
         RefitOutcome,
@@ -50,17 +48,6 @@ METHODS = (("auto", "Auto (lowest cross-validated ECE)"), ("isotonic", "Isotonic
            ("temperature", "Temperature scaling"))
 SCHEMES = (("top_label", "Top label"), ("one_vs_rest", "One vs rest"))
 SOURCE_NAMES = {"labelled_file": "Labelled files", "analyst": "Analyst feedback", "market": "Market outcomes"}
-METRIC_ROWS = (("ece", "ECE", "Expected calibration error: the count-weighted gap between confidence and "
-                "accuracy over 15 bins. Lower is better; 0 is perfect."),
-               ("mce", "MCE", "Maximum calibration error: the largest gap of any non-empty bin."),
-               ("brier", "Brier", "Multi-class Brier score over all three probabilities: 0 is perfect, 2 the worst."),
-               ("accuracy", "Accuracy", "Share of outcomes where the predicted label was right."),
-               ("n", "Outcomes", "Labelled outcomes these figures are computed on."))
-ACC_COLOR = "#2563eb"
-GAP_COLOR = "#dc2626"
-COUNT_COLOR = "#64748b"
-
-
 def _key(choices: tuple[tuple[str, str], ...], index: int) -> str | None:
     # By index, not QComboBox.currentData(): under PySide6 6.12 every currentData()/itemData()
     # that returns None (no selection, index -1) drops a reference to None, and enough of them
@@ -68,114 +55,22 @@ def _key(choices: tuple[tuple[str, str], ...], index: int) -> str | None:
     return choices[index][0] if 0 <= index < len(choices) else None
 
 
-def _fmt(metric: str, value) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "–"
-    if metric == "n":
-        return f"{int(value):,}"
-    if metric == "accuracy":
-        return f"{value:.1%}"
-    return f"{value:.4f}"
-
-
-class ReliabilityView(pg.GraphicsLayoutWidget):
-    """One reliability diagram: accuracy per confidence bin, the gap to the diagonal, and below
-    it how many outcomes each bin holds."""
-
-    def __init__(self, name: str, title: str, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setObjectName(name)
-        self.setMinimumHeight(240)
-        self.diagram = None
-        self._title = title
-        self.plot = self.addPlot(row=0, col=0)
-        self.counts_plot = self.addPlot(row=1, col=0)
-        self.ci.layout.setRowStretchFactor(0, 3)
-        self.ci.layout.setRowStretchFactor(1, 1)
-        self.counts_plot.setXLink(self.plot)  # stacked exactly above each other: a link lines up
-        for plot in (self.plot, self.counts_plot):
-            plot.setMouseEnabled(x=False, y=False)  # 15 fixed bins: nothing to zoom into
-            plot.hideButtons()
-            plot.showGrid(x=True, y=True, alpha=0.15)
-            plot.setXRange(0, 1, padding=0.02)
-        self.plot.setYRange(0, 1.04, padding=0)  # room for the 1.0 tick label
-        self.plot.getAxis("left").setWidth(48)
-        self.counts_plot.getAxis("left").setWidth(48)  # same width: the two x axes line up
-        self.diagonal = self.plot.plot([0, 1], [0, 1], pen=pg.mkPen("#94a3b8", width=1.5, style=Qt.PenStyle.DashLine))
-        acc_brush = QColor(ACC_COLOR)
-        acc_brush.setAlpha(170)
-        gap_brush = QColor(GAP_COLOR)
-        gap_brush.setAlpha(70)
-        self.accuracy_bars = pg.BarGraphItem(x=[], height=[], width=0.06, brush=acc_brush, pen=pg.mkPen(ACC_COLOR))
-        self.gap_bars = pg.BarGraphItem(x=[], y0=[], y1=[], width=0.06, brush=gap_brush,
-                                        pen=pg.mkPen(GAP_COLOR, width=1))
-        self.count_bars = pg.BarGraphItem(x=[], height=[], width=0.06, brush=QColor(COUNT_COLOR),
-                                          pen=pg.mkPen(COUNT_COLOR))
-        self.plot.addItem(self.accuracy_bars)
-        self.plot.addItem(self.gap_bars)
-        self.counts_plot.addItem(self.count_bars)
-        self.empty = pg.TextItem("No labelled outcomes yet", anchor=(0.5, 0.5))
-        self.plot.addItem(self.empty, ignoreBounds=True)
-        self.empty.setPos(0.5, 0.5)
-        self.apply_palette()
-
-    def apply_palette(self) -> None:
-        pal = self.palette()
-        fg = pal.color(QPalette.ColorRole.Text)
-        self.setBackground(pal.color(QPalette.ColorRole.Base))
-        self.plot.setTitle(self._title, color=fg.name(), size="10pt")
-        self.plot.setLabel("left", "accuracy", color=fg.name())
-        self.counts_plot.setLabel("left", "items", color=fg.name())
-        self.counts_plot.setLabel("bottom", "confidence of the predicted label", color=fg.name())
-        for plot in (self.plot, self.counts_plot):
-            for axis in ("left", "bottom"):
-                plot.getAxis(axis).setPen(pg.mkPen(fg))
-                plot.getAxis(axis).setTextPen(pg.mkPen(fg))
-        self.empty.setColor(pal.color(QPalette.ColorGroup.Disabled, QPalette.ColorRole.Text))
-
-    def set_title(self, title: str) -> None:
-        self._title = title
-        self.plot.setTitle(title, color=self.palette().color(QPalette.ColorRole.Text).name(), size="10pt")
-
-    def set_diagram(self, diagram, empty_text: str = "No labelled outcomes yet") -> None:
-        self.diagram = diagram
-        bins = [b for b in diagram.bins if b.count] if diagram is not None else []
-        width = (diagram.bins[0].hi - diagram.bins[0].lo) * 0.9 if diagram is not None and diagram.bins else 0.06
-        centres = [(b.lo + b.hi) / 2 for b in bins]
-        accuracy = [b.accuracy for b in bins]
-        confidence = [b.mean_confidence for b in bins]
-        self.accuracy_bars.setOpts(x=centres, height=accuracy, width=width)
-        # The red part of a bar is the gap between what the model claimed and what it got.
-        self.gap_bars.setOpts(x=centres, y0=[min(a, c) for a, c in zip(accuracy, confidence)],
-                              y1=[max(a, c) for a, c in zip(accuracy, confidence)], width=width)
-        counts = [b.count for b in bins]
-        self.count_bars.setOpts(x=centres, height=counts, width=width)
-        self.counts_plot.setYRange(0, max(counts, default=1) * 1.1, padding=0)
-        self.empty.setText(empty_text)
-        self.empty.setVisible(not bins)
-
-    def plotted_bins(self) -> int:
-        """Non-empty bins on show (what a test or a screen reader can check)."""
-        x = self.accuracy_bars.opts.get("x")
-        return 0 if x is None else len(x)
-
-
 class CalibrationPanel(QWidget):
     statusMessage = Signal(str)
 
-    def __init__(self, client: EngineClient, parent: QWidget | None = None) -> None:
+    def __init__(self, calibration: CalibrationFeature, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("calibrationPanel")
-        self._client = client
+        self._calibration = calibration
         self.overview: CalibrationOverview | None = None
         self.report: CalibrationReportView | None = None
-        self._evaluating: int | None = None  # request id of the labelled file being scored
+        self._evaluating = None  # the labelled file being scored (its operation)
+        self._reports = calibration.latest()  # only the newest report's answer is shown
         self._refitting = False
         self._stale = False  # new outcomes arrived while hidden: refresh when shown
         self._want: tuple[str, str] | None = None  # model version to select when the overview arrives
         self._versions: list[tuple[str, str]] = []  # the model combo's entries, in order
-        documents = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.DocumentsLocation)
-        self._last_dir = documents or str(Path.home())
+        self._last_dir = ""  # the folder of the last labelled file
 
         layout = QVBoxLayout(self)
         layout.addLayout(self._build_selection())
@@ -187,29 +82,37 @@ class CalibrationPanel(QWidget):
         layout.addWidget(self.status)
         self.message = Banner("calibrationMessage")
         layout.addWidget(self.message)
-        diagrams = QHBoxLayout()
+        self.diagrams = QWidget()
+        diagrams = QHBoxLayout(self.diagrams)
+        diagrams.setContentsMargins(0, 0, 0, 0)
         self.before_view = ReliabilityView("reliabilityBefore", "Before: raw confidence")
         self.after_view = ReliabilityView("reliabilityAfter", "After: no calibrator yet")
         diagrams.addWidget(self.before_view)
         diagrams.addWidget(self.after_view)
-        layout.addLayout(diagrams, 1)
+        layout.addWidget(self.diagrams, 1)
+        # A refused refit, side by side with the active view; takes the diagrams' place while shown.
+        self.comparison = RefusedFitComparison()
+        self.comparison.confirmRequested.connect(self.confirm_refused_fit)
+        self.comparison.dismissed.connect(self._on_comparison_dismissed)
+        layout.addWidget(self.comparison, 1)
+        self._dismissed = None  # the refused verdict the operator chose to keep the active view over
         key = QLabel(f"<span style='color:{ACC_COLOR}'>■</span> accuracy of the outcomes in each confidence bin  "
-                     f"<span style='color:{GAP_COLOR}'>■</span> gap to the bin's mean confidence  "
+                     f"<span style='color:{GAP_COLOR}'>■</span> gap where confidence is above accuracy "
+                     f"(overconfident)  <span style='color:{overlap_color(self.palette().color(QPalette.ColorRole.Base)).name()}'>■</span> "
+                     "gap inside the bar: accuracy above confidence (underconfident)  "
                      "╌ perfect calibration  ·  below: outcomes per bin")
         key.setObjectName("reliabilityKey")
+        key.setWordWrap(True)  # a legend, not a minimum width for the whole window
+        self.key = key
         layout.addWidget(key)
         layout.addWidget(self._build_metrics())
 
-        client.ready.connect(self._on_ready)
-        client.calibrationOverview.connect(self._on_overview)
-        client.calibrationReport.connect(self._on_report)
-        client.labelledProgress.connect(self._on_labelled_progress)
-        client.labelledEvaluated.connect(self._on_labelled_evaluated)
-        client.calibrationRefitted.connect(self._on_refitted)
-        client.feedbackRecorded.connect(self._on_new_outcomes)
-        client.failed.connect(self._on_failed)
+        calibration.ready.connect(self._on_ready)
+        calibration.refitted.connect(self._on_refitted)
+        calibration.outcomesChanged.connect(self._on_new_outcomes)
+        calibration.failed.connect(self._on_failed)
         self._update_actions()
-        if client.info is not None:  # the engine started before this panel was built
+        if calibration.info is not None:  # the engine started before this panel was built
             self.refresh()
 
     # -- construction -------------------------------------------------------------------
@@ -290,27 +193,8 @@ class CalibrationPanel(QWidget):
         return row
 
     def _build_metrics(self) -> QTableWidget:
-        table = QTableWidget(len(METRIC_ROWS), 3)
-        table.setObjectName("calibrationMetrics")
-        table.setHorizontalHeaderLabels(["Before (raw)", "After", "After, out-of-fold"])
-        table.horizontalHeaderItem(2).setToolTip(
-            "The active calibrator's figures at fit time, each row predicted by a calibrator fitted without it "
-            "(5-fold): the honest estimate when After is in-sample")
-        table.setVerticalHeaderLabels([label for _, label, _ in METRIC_ROWS])
-        for row, (_, _, tip) in enumerate(METRIC_ROWS):
-            table.verticalHeaderItem(row).setToolTip(tip)
-        table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        table.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
-        table.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-        header = table.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
-        table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
-        row_h = table.fontMetrics().height() + 6
-        table.verticalHeader().setDefaultSectionSize(row_h)
-        table.setFixedHeight(row_h * len(METRIC_ROWS) + header.sizeHint().height() + 4)
-        table.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
-        self.metrics_table = table
-        return table
+        self.metrics_table = CalibrationMetricsTable()
+        return self.metrics_table
 
     # -- state --------------------------------------------------------------------------
     def selected(self) -> tuple[str, str] | None:
@@ -339,7 +223,7 @@ class CalibrationPanel(QWidget):
         if not per_class:
             self.scheme_combo.setPlaceholderText("multi-class" if method == "temperature" else "auto")
         self.scheme_combo.setEnabled(per_class)
-        running = self._client.info is not None
+        running = self._calibration.info is not None
         self.refit_button.setEnabled(running and not self._refitting and self.selected() is not None)
         self.refit_button.setText("Refitting…" if self._refitting else "Refit")
         self.refit_button.setToolTip("Fit a calibrator with this method on the selected version's outcomes and "
@@ -348,17 +232,18 @@ class CalibrationPanel(QWidget):
 
     def refresh(self) -> None:
         self._stale = False
-        self._client.request_calibration_overview()
+        self._calibration.overview(self._on_overview, lambda error: self.message.show_text(error, "error"))
 
     def _request_report(self) -> None:
         chosen = self.selected()
         if chosen is not None:
-            self._client.request_calibration_report(chosen[0], chosen[1], self.selected_sources())
+            self._reports.track(self._calibration.report(chosen[0], chosen[1], self.selected_sources(),
+                                                       self._on_report))
 
     # -- actions ------------------------------------------------------------------------
     @Slot()
     def choose_labelled_file(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Evaluate on a labelled file", self._last_dir,
+        path, _ = QFileDialog.getOpenFileName(self, "Evaluate on a labelled file", start_folder(self._last_dir),
                                               "CSV files (*.csv);;All files (*)")
         if path:
             self.evaluate_file(path)
@@ -368,7 +253,8 @@ class CalibrationPanel(QWidget):
             self.message.show_text("A labelled file is already being scored: wait for it or press Cancel.", "warning")
             return
         self._last_dir = str(Path(path).parent)
-        self._evaluating = self._client.evaluate_labelled_file(path, self.record_check.isChecked())
+        self._evaluating = self._calibration.evaluate_labelled(path, self.record_check.isChecked(),
+                                                               self._on_labelled_progress, self._on_labelled_evaluated)
         self.progress.setRange(0, 0)  # busy until the row count is known
         self.progress.show()
         self.cancel_button.setEnabled(True)
@@ -380,7 +266,7 @@ class CalibrationPanel(QWidget):
     @Slot()
     def cancel_evaluation(self) -> None:
         if self._evaluating is not None:
-            self._client.cancel_labelled()
+            self._calibration.cancel_labelled()
             self.cancel_button.setEnabled(False)
             self.cancel_button.setText("Cancelling…")
 
@@ -393,7 +279,7 @@ class CalibrationPanel(QWidget):
         self._refitting = True
         self._update_actions()
         self.message.show_text(f"Refitting {chosen[0]} {chosen[1]} with {self.method_combo.currentText()}…", "info")
-        self._client.refit_calibration(chosen[0], chosen[1], method, scheme)
+        self._calibration.refit(chosen[0], chosen[1], method, scheme)
 
     # -- engine answers -----------------------------------------------------------------
     @Slot(object)
@@ -404,8 +290,6 @@ class CalibrationPanel(QWidget):
     @Slot(object)
     def _on_overview(self, overview: CalibrationOverview) -> None:
         self.overview = overview
-        if overview.error:
-            self.message.show_text(overview.error, "error")
         keep, self._want = self._want or self.selected(), None
         self.model_combo.blockSignals(True)
         self.model_combo.clear()
@@ -449,6 +333,38 @@ class CalibrationPanel(QWidget):
             active = "No calibrator yet: signals of this version show raw confidence."
         self.status.setText(f"{m.model_id} {m.version}: {m.outcomes:,} outcomes stored. {active} "
                             f"Refit policy: {m.explanation}.")
+        if m.refused is not None and m.refused is not self._dismissed:
+            self._show_comparison(m.refused, m.calibrator)
+        elif self.comparison.isVisible():
+            self._hide_comparison()
+
+    def _show_comparison(self, verdict, active: str) -> None:
+        # In place of the before/after diagrams and figures: the comparison carries its own.
+        self.comparison.show_verdict(verdict, active)
+        for part in (self.diagrams, self.key, self.metrics_table):
+            part.hide()
+
+    def _hide_comparison(self) -> None:
+        self.comparison.hide()
+        for part in (self.diagrams, self.key, self.metrics_table):
+            part.show()
+
+    @Slot()
+    def _on_comparison_dismissed(self) -> None:
+        self._dismissed = self.comparison.verdict
+        self._hide_comparison()
+        self.message.show_text("Kept the active calibrator.", "info")
+
+    @Slot(str, str)
+    def confirm_refused_fit(self, method: str, scheme: str) -> None:
+        """The operator saw both diagrams and makes the refused candidate active (audited)."""
+        chosen = self.selected()
+        if chosen is None or self._refitting:
+            return
+        self._refitting = True
+        self._update_actions()
+        self.message.show_text(f"Making {method}/{scheme} active for {chosen[0]} {chosen[1]} at your request…", "info")
+        self._calibration.refit(chosen[0], chosen[1], method, scheme or None, confirm=True)
 
     @Slot()
     def _on_selection_changed(self, *_args) -> None:
@@ -466,60 +382,41 @@ class CalibrationPanel(QWidget):
             empty += "\nEvaluate a labelled file, or mark signals right or wrong in News."
         self.before_view.set_title("Before: raw confidence")
         self.before_view.set_diagram(report.before_diagram, empty)
+        summary = self._summary()
+        if report.before is None and summary is not None and summary.shipped_diagrams and summary.shipped \
+                and not report.sources:
+            # No outcomes of the analyst's yet: the shipped calibrator's own reliability, on the
+            # model card's report set (the rows its quoted ECE comes from).
+            name, before, after = summary.shipped_diagrams
+            self.before_view.set_title(f"Before: raw, model card report set (n {before.n:,})")
+            self.before_view.set_diagram(before)
+            self.after_view.set_title(f"After: shipped {report.calibrator}, same rows")
+            self.after_view.set_diagram(after)
+            self.before_view.setToolTip(name)
+            self.after_view.setToolTip(name)
+            self.metrics_table.fill(report)
+            if summary.shipped_metrics is not None:
+                self.metrics_table.fill_shipped(report.calibrator, *summary.shipped_metrics)
+            return
         if report.calibrator:
             note = " (in-sample)" if report.in_sample else ""
             self.after_view.set_title(f"After: {report.calibrator}{note}")
         else:
             self.after_view.set_title("After: no calibrator yet (same as before)")
         self.after_view.set_diagram(report.after_diagram, empty)
-        self._fill_metrics(report)
+        self.metrics_table.fill(report)
 
-    def _fill_metrics(self, report: CalibrationReportView) -> None:
-        table = self.metrics_table
-        after_label = "After" + (f" ({report.calibrator}, in-sample)" if report.in_sample and report.calibrator
-                                 else f" ({report.calibrator})" if report.calibrator else " (no calibrator)")
-        table.horizontalHeaderItem(1).setText(after_label)
-        holdout = report.holdout or {}
-        oof = holdout.get("after") or {}
-        dark = is_dark(self.palette())
-        better, worse = (QColor("#86efac"), QColor("#fca5a5")) if dark else (QColor("#15803d"), QColor("#b91c1c"))
-        for row, (key, _, _) in enumerate(METRIC_ROWS):
-            before = getattr(report.before, key, None) if report.before is not None else None
-            after = getattr(report.after, key, None) if report.after is not None else None
-            values = (before, after, oof.get(key))
-            for col, value in enumerate(values):
-                item = QTableWidgetItem(_fmt(key, value))
-                item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-                if col and key in ("ece", "mce", "brier") and value is not None and before is not None \
-                        and report.calibrator and abs(value - before) > 1e-9:
-                    # Lower is better for every error figure: colour says which way it moved.
-                    item.setForeground(better if value < before else worse)
-                    font = QFont(item.font())
-                    font.setBold(True)
-                    item.setFont(font)
-                table.setItem(row, col, item)
-        if oof and "before" in holdout:
-            table.horizontalHeaderItem(2).setText(f"After, out-of-fold (n {int(oof.get('n', 0)):,})")
-        else:
-            table.horizontalHeaderItem(2).setText("After, out-of-fold")
-
-    @Slot(object)
     def _on_labelled_progress(self, p: LabelledProgress) -> None:
-        if p.request_id != self._evaluating:
-            return
         self.progress.setRange(0, max(1, p.total))
         self.progress.setValue(p.done)
 
-    @Slot(object)
     def _on_labelled_evaluated(self, s: LabelledSummary) -> None:
-        if s.request_id != self._evaluating:
-            return
         self._evaluating = None
         self.progress.hide()
         self.cancel_button.hide()
         self._update_actions()
         name = Path(s.path).name
-        skipped = f" {s.skipped:,} row(s) skipped ({'; '.join(s.errors[:3])}{'…' if s.skipped > 3 else ''})." \
+        skipped = f" {plural(s.skipped, 'row')} skipped ({'; '.join(s.errors[:3])}{'…' if s.skipped > 3 else ''})." \
             if s.skipped else ""
         if s.error:
             self.message.show_text(s.error + skipped, "error")
@@ -548,7 +445,16 @@ class CalibrationPanel(QWidget):
             self._update_actions()
             if r.error:
                 self.message.show_text(r.error, "warning")
+                if r.verdict is not None and (r.model_id, r.version) == self.selected():
+                    summary = self._summary()
+                    self._show_comparison(r.verdict, summary.calibrator if summary else "")
+            elif r.confirmed_by:
+                self._hide_comparison()
+                self.message.show_text(f"{r.calibrator} is now active for new signals of {r.model_id} {r.version}, "
+                                       f"confirmed by {r.confirmed_by} over the acceptance rule (audited). "
+                                       "Confidences already shown keep their values.", "warning")
             else:
+                self._hide_comparison()
                 self.message.show_text(f"Refitted {r.model_id} {r.version}: {r.calibrator} is now active for new "
                                        "signals.", "info")
                 self.statusMessage.emit(f"Calibrator {r.calibrator} active for {r.model_id} {r.version}")
@@ -565,12 +471,12 @@ class CalibrationPanel(QWidget):
 
     def showEvent(self, event) -> None:
         super().showEvent(event)
-        if self._stale and self._client.info is not None:
+        if self._stale and self._calibration.info is not None:
             self.refresh()
 
     @Slot(str)
     def _on_failed(self, message: str) -> None:
-        if self._client.info is None:
+        if self._calibration.info is None:
             self.status.setText(f"The engine is not running: {message}")
             self._update_actions()
 
@@ -580,4 +486,5 @@ class CalibrationPanel(QWidget):
             self.before_view.apply_palette()
             self.after_view.apply_palette()
             if self.report is not None:
-                self._fill_metrics(self.report)
+                # The figures' better/worse colours follow the palette: render the report again.
+                self._on_report(self.report)

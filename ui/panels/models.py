@@ -1,7 +1,7 @@
 """Models panel: what this machine can run, which model serves each task, and why.
 
-Every action goes through ``EngineClient`` and returns at once; the engine answers with
-``modelsChanged`` / ``modelEvent`` / ``modelError`` / ``benchmark*`` signals, so the UI thread
+Every action goes through the models feature (app/bridge/models.py) and returns at once; the
+answers come on its ``snapshot`` / ``event`` / ``error`` / ``benchmark*`` feed, so the UI thread
 never waits for a load, a hash check or a benchmark.
 """
 
@@ -11,31 +11,19 @@ import html
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QItemSelectionModel, QSize, QSortFilterProxyModel, Qt, Signal, Slot
-from PySide6.QtGui import QAction, QFont, QFontMetrics, QKeyEvent, QKeySequence, QPainter, QPaintEvent, QShowEvent
+from PySide6.QtCore import QItemSelectionModel, QSortFilterProxyModel, Qt, Signal, Slot
+from PySide6.QtGui import QAction, QFont, QFontMetrics, QKeyEvent, QShowEvent
 from PySide6.QtWidgets import (
-    QFileDialog,
-    QFormLayout,
-    QFrame,
-    QGridLayout,
-    QGroupBox,
     QHBoxLayout,
     QLabel,
-    QLineEdit,
-    QListWidget,
     QMessageBox,
-    QProgressBar,
     QPushButton,
-    QSizePolicy,
+    QScrollArea,
     QTableView,
-    QToolButton,
     QVBoxLayout,
     QWidget,
 )
 
-from engine.hardware import HardwareProfile
-from engine.models import TASKS
-from engine.types import ModelStatus
 from ui.models.model_table import (
     COL_BACKEND,
     COL_MEMORY,
@@ -55,84 +43,46 @@ from ui.models.model_table import (
     not_installed_html,
     usable,
 )
-from ui.theme import MESSAGE_STYLES, WARNING_BADGE
+from ui.panels.models_add import AddModelBox, fit_prompt
+from ui.panels.models_benchmark import BenchmarkRun, benchmark_summary
+from ui.panels.models_desk import DeskVersionsBox
+from ui.panels.models_endpoint import EndpointDialog
+from ui.panels.models_summary import LoadedModelsBox, MachineBox, SentimentNowBox, WhyModelsBox
+from ui.widgets.actions import panel_action
+from ui.widgets.banner import Banner
 from ui.widgets.tables import fit_columns, setup_record_table
 
 if TYPE_CHECKING:
-    from app.worker import BenchmarkOutcome, BenchmarkProgress, EngineClient, EngineInfo, ModelsSnapshot
+    from app.bridge.desklearn import DeskLearningFeature
+    from app.bridge.host import EngineInfo
+    from app.bridge.models import GgufFit, ModelsFeature, ModelsSnapshot
     from engine.models.manager import ModelEvent, ModelInfo
 
-WAITING = "waiting for the engine…"
 # Operator-requested actions whose end is announced by a model event of this kind.
 _PENDING_EVENT = {"switch": "switched", "add": "added", "remove": "removed"}
 
 
-def _value_label(name: str) -> QLabel:
-    label = QLabel(WAITING)
-    label.setObjectName(name)
-    # No word wrap: wrapped labels in a form get one line of height and lose the rest; the
-    # long texts (reasons, explanations) get their own wrapped labels.
-    label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-    return label
-
-
-class ElidedLabel(QLabel):
-    """A long plain value (a path) that must not force the window wider: it shows what fits,
-    cut in the middle; ``text()`` and the tooltip keep all of it."""
-
-    def __init__(self, name: str) -> None:
-        super().__init__(WAITING)
-        self.setObjectName(name)
-        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
-
-    def setText(self, text: str) -> None:
-        super().setText(text)
-        self.setToolTip(text)
-
-    def minimumSizeHint(self) -> QSize:
-        return QSize(self.fontMetrics().horizontalAdvance("M" * 6), super().minimumSizeHint().height())
-
-    def paintEvent(self, event: QPaintEvent) -> None:
-        rect = self.contentsRect()
-        shown = self.fontMetrics().elidedText(self.text(), Qt.TextElideMode.ElideMiddle, rect.width())
-        QPainter(self).drawText(rect, int(self.alignment()), shown)
-
-
-class Banner(QFrame):
-    """An inline message with a dismiss button; the text stays selectable for copy-paste."""
-
-    def __init__(self, name: str, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setObjectName(name)
-        self.label = QLabel()
-        self.label.setObjectName(f"{name}Text")
-        self.label.setWordWrap(True)
-        self.label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.close_button = QToolButton()
-        self.close_button.setObjectName(f"{name}Close")
-        self.close_button.setText("✕")
-        self.close_button.setAutoRaise(True)
-        self.close_button.setToolTip("Dismiss")
-        self.close_button.clicked.connect(self.dismiss)
-        layout = QHBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.label, 1)
-        layout.addWidget(self.close_button, 0, Qt.AlignmentFlag.AlignTop)
-        self.hide()
-
-    def show_text(self, text: str, kind: str) -> None:
-        # The style goes on the label (not the frame) so the button keeps the native look.
-        self.label.setStyleSheet(MESSAGE_STYLES.get(kind, MESSAGE_STYLES["info"]))
-        self.setProperty("kind", kind)
-        self.label.setText(text)
-        self.show()
-
-    def text(self) -> str:
-        return self.label.text()
-
-    def dismiss(self) -> None:
-        self.label.clear()
-        self.hide()
+def details_html(info: ModelInfo | None) -> str:
+    """The selected model in full: why it can or cannot run, where it comes from (file, endpoint host),
+    whether a GGUF fits from its header, and what was measured here."""
+    if info is None:
+        return "Select a model to see why it can or cannot run here."
+    mark = "✓" if usable(info) else "✗"
+    head = (f"<b>{html.escape(info.id)}</b> {html.escape(info.version)} · {info.task} · {info.backend} · "
+            f"{info.origin}{' · serving now' if info.active else ''}")
+    if info.status == NOT_INSTALLED:
+        return f"{head} — {not_installed_html(info)}"
+    extra = [html.escape(info.source)] if info.source else []
+    if info.memory_estimate:  # a GGUF generator: will it fit, from its header, before it loads
+        fit = info.memory_estimate
+        text = html.escape(str(fit.get("text", "")))
+        extra.append(f"<span style='color:#b91c1c'>⚠ memory: {text}</span>" if fit.get("fits") is False
+                     else f"memory: {text}")
+    if info.benchmark:
+        extra.append("benchmarked here: " + html.escape(benchmark_summary(info.id, info.benchmark).split(": ", 1)[1]))
+    elif usable(info):
+        extra.append("not benchmarked here yet (Ctrl+B)")
+    return f"{head} — {mark} {html.escape(info.reason)}" + "".join(f"<br>{e}" for e in extra)
 
 
 class ModelTableView(QTableView):
@@ -164,21 +114,23 @@ class ModelsPanel(QWidget):
     statusMessage = Signal(str)  # short, transient text for the main window's status bar
     alertMessage = Signal(str)  # a fallback: the status bar keeps it on show for longer
 
-    def __init__(self, client: EngineClient, parent: QWidget | None = None) -> None:
+    def __init__(self, models: ModelsFeature, parent: QWidget | None = None, *,
+                 desklearn: DeskLearningFeature | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("modelsPanel")
-        self._client = client
+        self._models = models
         self._pending: tuple[str, str] | None = None  # (switch|add|remove, model id or path)
-        self._bench_model: str | None = None
-        self._bench_cancel_requested = False
         self._select_next: str | None = None  # model id to select once a snapshot lists it
         self._announced_degraded = ""
-        self._last_dir = str(Path.home())
         self._snapshot: ModelsSnapshot | None = None
+        self.endpoint_dialog: EndpointDialog | None = None  # made on first use
+        self.fit_box: QMessageBox | None = None  # the open "may not fit" warning, if any
 
+        self.machine = MachineBox()
+        self.serving = SentimentNowBox()
         top = QHBoxLayout()
-        top.addWidget(self._build_hardware(), 3)
-        top.addWidget(self._build_serving(), 2)
+        top.addWidget(self.machine, 3)
+        top.addWidget(self.serving, 2)
 
         self.banner = Banner("modelsBanner")  # fallbacks: stays until dismissed
         self.message = Banner("modelsMessage")  # answers to the operator's own actions
@@ -189,100 +141,64 @@ class ModelsPanel(QWidget):
         for button in (self.switch_button, self.benchmark_button, self.remove_button):
             actions.addWidget(button)
         actions.addSpacing(12)
-        actions.addWidget(self.bench_progress)
-        actions.addWidget(self.cancel_button)
+        actions.addWidget(self.benchmark)
         actions.addStretch(1)
         actions.addWidget(self.refresh_button)
 
+        config = models.config
+        self.reasons = WhyModelsBox(config.model_priority)
+        self.loaded = LoadedModelsBox(config.model_memory_limit_mb, config.max_model_cache_size)
+        self.adding = AddModelBox()
+        self.adding.addRequested.connect(self._add)
+        self.adding.endpointRequested.connect(self.open_endpoint_dialog)
+        # Desk-adapted sentiment versions (#21): only when the desk-learning feature is given.
+        self.desk_versions = DeskVersionsBox(desklearn) if desklearn is not None else None
+        if self.desk_versions is not None:
+            self.desk_versions.statusMessage.connect(self.statusMessage)
+            self.refresh_action.triggered.connect(self.desk_versions.refresh)
+            desklearn.trained.connect(lambda _outcome: models.refresh())  # a new version joins the table
         bottom = QHBoxLayout()
-        bottom.addWidget(self._build_why(), 3)
+        bottom.addWidget(self.reasons, 3)
         right = QVBoxLayout()
-        right.addWidget(self._build_loaded(), 1)
-        right.addWidget(self._build_add())
+        right.addWidget(self.loaded, 1)
+        right.addWidget(self.adding)
         bottom.addLayout(right, 2)
 
-        layout = QVBoxLayout(self)
+        # One page that scrolls when the window is small (a laptop screen): the sections keep their
+        # readable sizes instead of setting the whole window's minimum height.
+        page = QWidget()
+        layout = QVBoxLayout(page)
         layout.addLayout(top)
         layout.addWidget(self.banner)
         layout.addWidget(self.message)
         layout.addLayout(actions)
         layout.addWidget(self.table, 1)
         layout.addWidget(self.details)
+        if self.desk_versions is not None:
+            layout.addWidget(self.desk_versions)
         layout.addLayout(bottom)
+        self.table.setMinimumHeight(self.table.verticalHeader().defaultSectionSize() * 6)
+        scroll = QScrollArea()
+        scroll.setObjectName("modelsScroll")
+        scroll.setWidget(page)
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.addWidget(scroll)
 
-        client.modelsChanged.connect(self._on_models_changed)
-        client.modelEvent.connect(self._on_model_event)
-        client.modelError.connect(self._on_model_error)
-        client.benchmarkProgress.connect(self._on_benchmark_progress)
-        client.benchmarkDone.connect(self._on_benchmark_done)
-        client.failed.connect(self._on_engine_failed)
+        models.snapshot.connect(self._on_models_changed)
+        models.event.connect(self._on_model_event)
+        models.error.connect(self._on_model_error)
+        models.failed.connect(self._on_engine_failed)
         self._update_actions()
-        if client.info is not None:  # the engine started before this panel was built
-            client.refresh_models()
+        if models.info is not None:  # the engine started before this panel was built
+            models.refresh()
 
     # -- construction -------------------------------------------------------------------
-    def _build_hardware(self) -> QGroupBox:
-        self.tier = _value_label("hwTier")
-        self.cores = _value_label("hwCores")
-        self.cpu_load = _value_label("hwCpuLoad")
-        self.memory = _value_label("hwMemory")
-        self.disk = _value_label("hwDisk")
-        self.arch = _value_label("hwArch")
-        self.os = ElidedLabel("hwOs")
-        self.accelerators = _value_label("hwAccelerators")
-        box = QGroupBox("This machine")
-        grid = QGridLayout(box)
-        grid.setHorizontalSpacing(10)
-        grid.setVerticalSpacing(2)
-        grid.addWidget(QLabel("Tier:"), 0, 0)
-        grid.addWidget(self.tier, 0, 1, 1, 3)
-        pairs = (("CPU cores:", self.cores), ("Memory:", self.memory), ("CPU load:", self.cpu_load),
-                 ("Disk free:", self.disk), ("Architecture:", self.arch), ("OS:", self.os),
-                 ("Accelerators:", self.accelerators))
-        for i, (name, value) in enumerate(pairs):
-            row, col = 1 + i // 2, (i % 2) * 2
-            grid.addWidget(QLabel(name), row, col)
-            grid.addWidget(value, row, col + 1)
-        grid.setColumnStretch(1, 1)
-        grid.setColumnStretch(3, 1)
-        return box
-
-    def _build_serving(self) -> QGroupBox:
-        self.model_id = _value_label("sentimentModelId")
-        self.model_version = _value_label("sentimentModelVersion")
-        self.model_backend = _value_label("sentimentBackend")
-        self.model_status = _value_label("sentimentStatus")
-        self.app_version = _value_label("appVersion")
-        self.data_dir = ElidedLabel("dataDir")
-        box = QGroupBox("Sentiment now")
-        form = QFormLayout(box)
-        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.ExpandingFieldsGrow)
-        form.setVerticalSpacing(2)
-        form.addRow("Model:", self.model_id)
-        form.addRow("Version:", self.model_version)
-        form.addRow("Backend:", self.model_backend)
-        form.addRow("Status:", self.model_status)
-        self.model_reason = QLabel()
-        self.model_reason.setObjectName("sentimentReason")
-        self.model_reason.setWordWrap(True)
-        self.model_reason.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.model_reason.hide()
-        form.addRow(self.model_reason)
-        form.addRow("App version:", self.app_version)
-        form.addRow("Data folder:", self.data_dir)
-        return box
-
     def _build_actions(self) -> None:
         def action(name: str, text: str, tip: str, slot, keys: str = "") -> QAction:
-            act = QAction(text, self)
-            act.setObjectName(name)
-            act.setToolTip(tip)
-            if keys:
-                act.setShortcut(QKeySequence(keys))
-                act.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
-            act.triggered.connect(slot)
-            self.addAction(act)
-            return act
+            return panel_action(self, name, text, tip, slot, keys)
 
         self.switch_action = action("switchModelAction", "Switch to selected",
                                     "Make the selected model serve its task (Enter or double-click)",
@@ -294,7 +210,7 @@ class ModelsPanel(QWidget):
                                     "Forget a model you added (Delete); its files are not touched",
                                     self.remove_selected)
         self.refresh_action = action("refreshModelsAction", "Refresh", "Ask the engine for the current state (F5)",
-                                     self._client.refresh_models, "F5")
+                                     self._models.refresh, "F5")
 
         def button(act: QAction, name: str) -> QPushButton:
             # Push buttons mirror their action (enabled state, tooltip) so both stay in step.
@@ -309,15 +225,10 @@ class ModelsPanel(QWidget):
         self.remove_button = button(self.remove_action, "removeButton")
         self.refresh_button = button(self.refresh_action, "refreshButton")
 
-        self.bench_progress = QProgressBar()
-        self.bench_progress.setObjectName("benchmarkProgress")
-        self.bench_progress.setMinimumWidth(320)
-        self.bench_progress.hide()
-        self.cancel_button = QPushButton("Cancel")
-        self.cancel_button.setObjectName("cancelBenchmarkButton")
-        self.cancel_button.setToolTip("Stop the benchmark; nothing is saved for a cancelled run")
-        self.cancel_button.clicked.connect(self.cancel_benchmark)
-        self.cancel_button.hide()
+        self.benchmark = BenchmarkRun(self._models)
+        self.benchmark.statusMessage.connect(self.statusMessage)
+        self.benchmark.messageRequested.connect(self.message.show_text)
+        self.benchmark.finished.connect(self._update_actions)
 
     def _build_table(self) -> None:
         self.model = ModelTableModel(self)
@@ -359,110 +270,13 @@ class ModelsPanel(QWidget):
         if needed > self.table.columnWidth(COL_MODEL):
             self.table.setColumnWidth(COL_MODEL, min(needed, fm.horizontalAdvance("M" * 24)))
 
-    def _build_why(self) -> QGroupBox:
-        box = QGroupBox("Why these models")
-        column = QVBoxLayout(box)
-        self.why = QLabel(WAITING)
-        self.why.setObjectName("whyThisModel")
-        self.why.setWordWrap(True)
-        self.why.setTextFormat(Qt.TextFormat.RichText)
-        self.why.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.why.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
-        note = QLabel(
-            f"The model manager picks one model per task from this machine's tier, the "
-            f"{html.escape(self._client.config.model_priority)} priority and benchmarks measured here; "
-            "a model you switch to is remembered.")
-        note.setObjectName("modelsNote")
-        note.setWordWrap(True)
-        note.setEnabled(False)  # secondary text: the palette's disabled colour, readable on any theme
-        column.addWidget(self.why, 1)
-        column.addWidget(note)
-        return box
-
-    def _build_loaded(self) -> QGroupBox:
-        box = QGroupBox("Loaded models")
-        column = QVBoxLayout(box)
-        self.loaded_list = QListWidget()
-        self.loaded_list.setObjectName("loadedModels")
-        self.loaded_list.setMaximumHeight(self.fontMetrics().height() * 4 + 12)
-        self.memory_bar = QProgressBar()
-        self.memory_bar.setObjectName("memoryBudget")
-        self.memory_bar.setTextVisible(True)
-        self.memory_bar.setToolTip("Memory of the loaded models against the model memory budget "
-                                   "(MODEL_MEMORY_LIMIT); the least recently used model is unloaded to make room")
-        self.memory_total = QLabel(WAITING)
-        self.memory_total.setObjectName("memoryTotal")
-        self.memory_total.setWordWrap(True)
-        column.addWidget(self.loaded_list)
-        column.addWidget(self.memory_bar)
-        column.addWidget(self.memory_total)
-        return box
-
-    def _build_add(self) -> QGroupBox:
-        box = QGroupBox("Add your own model")
-        grid = QGridLayout(box)
-        self.add_folder_button = QPushButton("Add &folder…")
-        self.add_folder_button.setObjectName("addFolderButton")
-        self.add_folder_button.setToolTip("A sentiment classifier folder: model.onnx + tokenizer.json (ONNX) "
-                                          "or config.json + *.safetensors (Hugging Face)")
-        self.add_folder_button.clicked.connect(self.add_folder)
-        self.add_gguf_button = QPushButton("Add &GGUF file…")
-        self.add_gguf_button.setObjectName("addGgufButton")
-        self.add_gguf_button.setToolTip("A generation model as a single .gguf file (llama.cpp)")
-        self.add_gguf_button.clicked.connect(self.add_gguf)
-        self.labels_edit = QLineEdit()
-        self.labels_edit.setObjectName("addLabels")
-        self.labels_edit.setPlaceholderText("class labels, e.g. negative,neutral,positive")
-        self.labels_edit.setToolTip("For classifier folders: class names in the model's output order. "
-                                    "Empty = read id2label from config.json")
-        self.id_edit = QLineEdit()
-        self.id_edit.setObjectName("addModelId")
-        self.id_edit.setPlaceholderText("id (optional)")
-        self.id_edit.setToolTip("The id to register the model under; empty = derived from the name")
-        grid.addWidget(self.add_folder_button, 0, 0)
-        grid.addWidget(self.add_gguf_button, 0, 1)
-        grid.addWidget(self.id_edit, 0, 2)
-        grid.addWidget(self.labels_edit, 1, 0, 1, 3)
-        grid.setColumnStretch(2, 1)
-        return box
-
     # -- engine info (from the main window) ---------------------------------------------
     def set_info(self, info: EngineInfo) -> None:
-        self.set_hardware(info.hardware)
-        self.set_sentiment(info.sentiment)
-        self.app_version.setText(info.version)
-        self.data_dir.setText(info.data_dir)
-
-    def set_hardware(self, hw: HardwareProfile) -> None:
-        self.tier.setText(f"<b>{hw.tier.upper()}</b> — {html.escape(hw.tier_reason)}")
-        self.tier.setToolTip(hw.tier_reason)
-        self.cores.setText(f"{hw.physical_cores} physical, {hw.logical_cores} logical")
-        self.cpu_load.setText(f"{hw.cpu_load_percent:.0f}% (at engine start)")
-        self.memory.setText(f"{hw.ram_available_gb:.1f} GB available of {hw.ram_total_gb:.1f} GB")
-        self.disk.setText(f"{hw.disk_free_gb:.1f} GB (data folder)")
-        self.arch.setText(hw.arch)
-        self.os.setText(hw.os)
-        self.accelerators.setText(", ".join(hw.accelerators) if hw.accelerators else "none (CPU only)")
-
-    def set_sentiment(self, status: ModelStatus) -> None:
-        self.model_id.setText(status.model_id)
-        self.model_version.setText(status.version)
-        self.model_backend.setText(status.backend)
-        if status.degraded:
-            self.model_status.setText("Degraded: fallback in use")
-            self.model_status.setStyleSheet(WARNING_BADGE)
-            self.model_reason.setText(f"Why: {status.reason}" if status.reason else "")
-            self.model_reason.setVisible(bool(status.reason))
-        else:
-            self.model_status.setText("OK")
-            self.model_status.setStyleSheet("")
-            self.model_reason.hide()
+        self.machine.set_hardware(info.hardware)
+        self.serving.set_info(info)
 
     def set_failed(self, message: str) -> None:
-        self.model_status.setText("Engine not running")
-        self.model_status.setStyleSheet(MESSAGE_STYLES["error"])
-        self.model_reason.setText(message)
-        self.model_reason.show()
+        self.serving.set_failed(message)
 
     @property
     def snapshot(self) -> ModelsSnapshot | None:
@@ -485,21 +299,7 @@ class ModelsPanel(QWidget):
         return True
 
     def _show_details(self, info: ModelInfo | None) -> None:
-        if info is None:
-            self.details.setText("Select a model to see why it can or cannot run here.")
-            return
-        mark = "✓" if usable(info) else "✗"
-        head = (f"<b>{html.escape(info.id)}</b> {html.escape(info.version)} · {info.task} · {info.backend} · "
-                f"{info.origin}{' · serving now' if info.active else ''}")
-        bench = info.benchmark
-        if bench:
-            measured = "benchmarked here: " + html.escape(_benchmark_summary(info.id, bench).split(": ", 1)[1])
-        else:
-            measured = "not benchmarked here yet (Ctrl+B)" if usable(info) else ""
-        if info.status == NOT_INSTALLED:
-            self.details.setText(f"{head} — {not_installed_html(info)}")
-            return
-        self.details.setText(f"{head} — {mark} {html.escape(info.reason)}" + (f"<br>{measured}" if measured else ""))
+        self.details.setText(details_html(info))
 
     @Slot()
     def _update_actions(self) -> None:
@@ -521,13 +321,13 @@ class ModelsPanel(QWidget):
         self.switch_action.setToolTip(
             f"Make {info.id} serve {info.task} (Enter or double-click)" if can_switch else why_not)
 
-        running = self._bench_model is not None
+        running = self.benchmark.model_id is not None
         can_bench = info is not None and usable(info) and not running
         self.benchmark_action.setEnabled(can_bench)
         if can_bench:
             bench_tip = f"Measure {info.id} on this machine: load, latency, memory, quality (Ctrl+B)"
         elif running:
-            bench_tip = f"A benchmark of {self._bench_model} is running"
+            bench_tip = f"A benchmark of {self.benchmark.model_id} is running"
         else:
             bench_tip = why_not if info is None or not usable(info) else ""
         self.benchmark_action.setToolTip(bench_tip)
@@ -538,8 +338,7 @@ class ModelsPanel(QWidget):
             self.remove_action.setToolTip(f"{info.id} ships with SignalDesk; only models you added can be removed")
         else:
             self.remove_action.setToolTip("Forget the selected model you added (Delete); its files are not touched")
-        self.add_folder_button.setEnabled(not busy)
-        self.add_gguf_button.setEnabled(not busy)
+        self.adding.set_busy(busy)
 
     def _start_pending(self, kind: str, key: str, text: str) -> None:
         self._pending = (kind, key)
@@ -564,7 +363,7 @@ class ModelsPanel(QWidget):
             self.message.show_text("A model change is still in progress; wait for it to finish.", "warning")
             return
         current = next((m.id for m in self.model.models() if m.task == info.task and m.active), "none")
-        self._client.switch_model(info.task, info.id)
+        self._models.switch(info.task, info.id)
         self._start_pending("switch", info.id,
                             f"Switching {info.task} to {info.id}: loading it first; {current} keeps "
                             "serving until it is ready…")
@@ -572,8 +371,8 @@ class ModelsPanel(QWidget):
     @Slot()
     def benchmark_selected(self) -> None:
         info = self.selected_info()
-        if self._bench_model is not None:
-            self.message.show_text(f"A benchmark of {self._bench_model} is already running.", "warning")
+        if self.benchmark.model_id is not None:
+            self.message.show_text(f"A benchmark of {self.benchmark.model_id} is already running.", "warning")
             return
         if info is None:
             self.message.show_text("Select a model to benchmark first.", "warning")
@@ -581,26 +380,9 @@ class ModelsPanel(QWidget):
         if not usable(info):
             self.message.show_text(f"{info.id} cannot be benchmarked here: {info.reason}", "warning")
             return
-        self._bench_model = info.id
-        self._bench_cancel_requested = False
-        self.bench_progress.setRange(0, 0)  # busy until the first progress report (loading)
-        self.bench_progress.setFormat(f"{info.id}: loading…")
-        self.bench_progress.show()
-        self.cancel_button.setEnabled(True)
-        self.cancel_button.setText("Cancel")
-        self.cancel_button.show()
+        self.benchmark.start(info.id)
         self.message.show_text(f"Benchmarking {info.id} on this machine; scoring carries on meanwhile.", "info")
         self._update_actions()
-        self._client.run_benchmark(info.id)
-
-    @Slot()
-    def cancel_benchmark(self) -> None:
-        if self._bench_model is None:
-            return
-        self._bench_cancel_requested = True
-        self._client.cancel_benchmark()
-        self.cancel_button.setEnabled(False)
-        self.cancel_button.setText("Cancelling…")
 
     @Slot()
     def remove_selected(self) -> None:
@@ -619,33 +401,73 @@ class ModelsPanel(QWidget):
             QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, QMessageBox.StandardButton.No)
         if answer != QMessageBox.StandardButton.Yes:
             return
-        self._client.remove_model(info.id)
+        self._models.remove(info.id)
         self._start_pending("remove", info.id, f"Removing {info.id}…")
 
-    @Slot()
-    def add_folder(self) -> None:
-        path = QFileDialog.getExistingDirectory(
-            self, "Add a model folder (ONNX classifier or Hugging Face safetensors)", self._last_dir)
-        if path:
-            self._add(path)
-
-    @Slot()
-    def add_gguf(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Add a GGUF model file", self._last_dir,
-                                              "GGUF models (*.gguf);;All files (*)")
-        if path:
-            self._add(path)
-
-    def _add(self, path: str) -> None:
+    @Slot(str, str, str)
+    def _add(self, path: str, labels: str, model_id: str) -> None:
         if self._pending is not None:
             self.message.show_text("A model change is still in progress; wait for it to finish.", "warning")
             return
-        self._last_dir = str(Path(path).parent)
-        is_file = Path(path).suffix.lower() == ".gguf"
-        # Labels only mean something for classifier folders; a GGUF is a generator.
-        labels = "" if is_file else self.labels_edit.text().strip()
-        self._client.add_model(path, "", labels, self.id_edit.text().strip())
+        if Path(path).suffix.lower() == ".gguf":
+            # Will it fit? From the header (milliseconds), before hashing gigabytes or loading anything.
+            self._start_pending("add", path, f"Reading {Path(path).name}'s header: will it fit this machine?…")
+            # A file that is not a GGUF is refused on the feature's error feed, like any refused add.
+            self._models.estimate_gguf(path, lambda fit: self._on_gguf_fit(fit, model_id))
+            return
+        self._models.add(path, "", labels, model_id)
         self._start_pending("add", path, f"Adding {Path(path).name}: checking and hashing its files…")
+
+    def _on_gguf_fit(self, fit: GgufFit, model_id: str) -> None:
+        name = Path(fit.path).name
+
+        def add() -> None:
+            self._models.add(fit.path, "", "", model_id)
+            self._start_pending("add", fit.path, f"Adding {name} ({fit.describe()}): checking and hashing its "
+                                f"{fit.size_mb:,.0f} MB…")
+
+        if fit.fits:
+            add()
+            return
+        self._pending = None  # nothing runs while the operator decides
+        self.message.show_text(f"⚠ {name} may not fit this machine: {fit.describe()}. Add it anyway, or cancel.",
+                               "warning")
+        self._update_actions()
+
+        def cancelled() -> None:
+            self.fit_box = None
+            self.message.show_text(f"Not added: {name} would not fit this machine ({fit.describe()}).", "info")
+
+        def added() -> None:
+            self.fit_box = None
+            if self._pending is not None:  # another change started while the warning was open
+                self.message.show_text("A model change is still in progress; add the file again after it.",
+                                       "warning")
+                return
+            add()
+
+        self.fit_box = fit_prompt(self, fit, added, cancelled)
+
+    @Slot()
+    def open_endpoint_dialog(self) -> EndpointDialog:
+        """Not modal: the desk keeps working while a slow server answers the health check."""
+        if self.endpoint_dialog is None:
+            self.endpoint_dialog = EndpointDialog(self._models, self)
+            self.endpoint_dialog.addRequested.connect(self._add_endpoint)
+        if not self.endpoint_dialog.isVisible():
+            self.endpoint_dialog.reset()
+        self.endpoint_dialog.show()
+        self.endpoint_dialog.raise_()
+        return self.endpoint_dialog
+
+    @Slot(str, str, str, str)
+    def _add_endpoint(self, url: str, model: str, key_env: str, model_id: str) -> None:
+        if self._pending is not None:
+            self.endpoint_dialog.adding_refused("a model change is still in progress; wait for it to finish")
+            return
+        self._models.add_endpoint(url, model, key_env, model_id)
+        self._start_pending("add", f"endpoint:{url}", f"Adding the endpoint {model} at {url}: checking its "
+                            "health…")
 
     # -- engine answers -----------------------------------------------------------------
     @Slot(object)
@@ -658,9 +480,9 @@ class ModelsPanel(QWidget):
         if wanted and (self.selected_info() is None or self._select_next):
             if self.select_model(wanted) and wanted == self._select_next:
                 self._select_next = None
-        self._show_why(snapshot)
-        self._show_loaded(snapshot)
-        self.set_sentiment(snapshot.sentiment)
+        self.reasons.show_snapshot(snapshot)
+        self.loaded.show_snapshot(snapshot)
+        self.serving.set_sentiment(snapshot.sentiment)
         status = snapshot.sentiment
         if status.degraded and status.reason and status.reason != self._announced_degraded:
             # A fallback chosen at startup has no event to announce it: the snapshot does. Once
@@ -669,37 +491,6 @@ class ModelsPanel(QWidget):
             if not self.banner.isVisible():  # a fallback event is already saying it
                 self._show_fallback(f"Sentiment runs on {status.model_id}, a fallback: {status.reason}")
         self._update_actions()
-
-    def _show_why(self, snapshot: ModelsSnapshot) -> None:
-        active = {m.task: m.id for m in snapshot.models if m.active}
-        parts = []
-        for task in TASKS:
-            text = snapshot.explanations.get(task, "")
-            model = active.get(task, "none")
-            parts.append(f"<p style='margin:0 0 4px 0'><b>{task.capitalize()} → {html.escape(model)}</b><br>"
-                         f"{html.escape(text) or 'no explanation yet'}</p>")
-        self.why.setText("".join(parts))
-
-    def _show_loaded(self, snapshot: ModelsSnapshot) -> None:
-        budget = self._client.config.model_memory_limit_mb
-        max_models = self._client.config.max_model_cache_size
-        self.loaded_list.clear()
-        total = 0.0
-        for loaded in snapshot.loaded:
-            total += loaded.memory_mb
-            self.loaded_list.addItem(f"{loaded.id} · {loaded.task} · {loaded.memory_mb:,.0f} MB")
-            item = self.loaded_list.item(self.loaded_list.count() - 1)
-            item.setToolTip(f"Loaded in {loaded.load_s:.2f} s; idle {loaded.idle_s:,.0f} s when listed")
-        if not snapshot.loaded:
-            self.loaded_list.addItem("No model loaded")
-        self.memory_bar.setRange(0, max(1, int(budget)))
-        self.memory_bar.setValue(min(int(round(total)), int(budget)))
-        self.memory_bar.setFormat(f"{total:,.0f} MB of {budget:,.0f} MB")
-        over = total > budget
-        self.memory_bar.setStyleSheet(f"QProgressBar {{ {WARNING_BADGE} }}" if over else "")
-        self.memory_total.setText(
-            f"{len(snapshot.loaded)} of at most {max_models} models loaded, {total:,.0f} MB of the "
-            f"{budget:,.0f} MB budget" + (" (over: the next load evicts)" if over else "") + ".")
 
     def _show_fallback(self, text: str) -> None:
         self.banner.show_text(f"⚠ {text}", "warning")
@@ -721,6 +512,13 @@ class ModelsPanel(QWidget):
         self._pending = None
         if kind == "switch":
             self.message.show_text(f"{event.task.capitalize()} now uses {event.model_id}.", "info")
+        elif kind == "add" and key.startswith("endpoint:"):
+            self._select_next = event.model_id
+            text = (f"Added {event.model_id}: the health check passed ({event.message}). It is selected below: "
+                    "press Enter to use it for explanations, or Ctrl+B to benchmark it.")
+            self.message.show_text(text, "info")
+            if self.endpoint_dialog is not None:
+                self.endpoint_dialog.adding_done(text)
         elif kind == "add":
             self._select_next = event.model_id
             self.message.show_text(f"Added {event.model_id} ({event.task}). Select it and press Enter to "
@@ -731,46 +529,11 @@ class ModelsPanel(QWidget):
 
     @Slot(str)
     def _on_model_error(self, text: str) -> None:
+        if self._pending is not None and self._pending[1].startswith("endpoint:") and self.endpoint_dialog:
+            self.endpoint_dialog.adding_refused(text)  # kept open with what was typed, to fix it
         self._pending = None
         self.message.show_text(text, "error")
         self._update_actions()
-
-    @Slot(object)
-    def _on_benchmark_progress(self, progress: BenchmarkProgress) -> None:
-        if self._bench_model is None:
-            return
-        if self._bench_cancel_requested:
-            # The worker clears the cancel flag when it starts a run, so a Cancel pressed before
-            # the run began would be lost; saying it again once the run reports fixes that.
-            self._client.cancel_benchmark()
-        self.bench_progress.setRange(0, max(1, progress.total))
-        self.bench_progress.setValue(progress.done)
-        self.bench_progress.setFormat(f"{progress.model_id}: {progress.stage} %v / %m")
-
-    @Slot(object)
-    def _on_benchmark_done(self, outcome: BenchmarkOutcome) -> None:
-        if self._bench_model is None:
-            return
-        self._bench_model = None
-        self._bench_cancel_requested = False
-        self.bench_progress.hide()
-        self.cancel_button.hide()
-        self.cancel_button.setEnabled(True)
-        self.cancel_button.setText("Cancel")
-        if outcome.cancelled:
-            self.message.show_text(f"Benchmark of {outcome.model_id} cancelled; nothing was saved.", "info")
-            self.statusMessage.emit(f"Benchmark of {outcome.model_id} cancelled")
-        elif outcome.error or outcome.result is None:
-            self.message.show_text(f"Benchmark of {outcome.model_id} failed: {outcome.error or 'no result'}",
-                                   "error")
-        else:
-            text = _benchmark_summary(outcome.model_id, outcome.result)
-            self.message.show_text(text, "info")
-            self.statusMessage.emit(text)
-        self._update_actions()
-        # The run happened off the engine thread, which therefore sent no snapshot: ask for one
-        # so the figures (and any change in compatibility they cause) reach the table.
-        self._client.refresh_models()
 
     @Slot(str)
     def _on_engine_failed(self, text: str) -> None:
@@ -781,18 +544,8 @@ class ModelsPanel(QWidget):
 
     def showEvent(self, event: QShowEvent) -> None:
         super().showEvent(event)
-        if self._client.info is not None:
-            self._client.refresh_models()  # memory and idle figures move while the tab is hidden
+        if self._models.info is not None:
+            self._models.refresh()  # memory and idle figures move while the tab is hidden
 
 
-def _benchmark_summary(model_id: str, result: dict) -> str:
-    parts = [f"load {result.get('load_s', 0):.2f} s", f"p50 {result.get('p50_ms', 0):.2f} ms",
-             f"p95 {result.get('p95_ms', 0):.2f} ms"]
-    if result.get("weighted_f1") is not None:
-        parts.append(f"weighted F1 {result['weighted_f1']:.3f}")
-    if result.get("tokens_per_s") is not None:
-        parts.append(f"{result['tokens_per_s']:.1f} tokens/s")
-    return f"{model_id} benchmarked on this machine: " + ", ".join(parts) + "."
-
-
-__all__ = ["Banner", "ModelTableView", "ModelsPanel"]
+__all__ = ["ModelTableView", "ModelsPanel"]

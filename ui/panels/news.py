@@ -1,5 +1,8 @@
-"""News panel: paste or drop headlines, analyse them on the engine thread, list the signals;
-the detail pane beside the table shows the selected signal and its LLM explanation."""
+"""News panel: paste or drop headlines, analyze them on the engine lane, list the signals;
+the detail pane beside the table shows the selected signal and its LLM explanation.
+
+It is given the features it shows: analyze (pasting), feedback (verdicts), explain (the detail
+pane) and live (the Live tab)."""
 
 from __future__ import annotations
 
@@ -7,12 +10,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QMimeData, QSettings, QSortFilterProxyModel, Qt, Signal, Slot
-from PySide6.QtGui import QAction, QDragEnterEvent, QDropEvent, QKeyEvent, QKeySequence, QShortcut, QTextCursor
+from PySide6.QtGui import QAction, QDragEnterEvent, QDropEvent, QKeyEvent, QKeySequence, QTextCursor
 from PySide6.QtWidgets import (
-    QComboBox,
     QHBoxLayout,
     QLabel,
-    QLineEdit,
     QMessageBox,
     QPlainTextEdit,
     QProgressBar,
@@ -20,6 +21,7 @@ from PySide6.QtWidgets import (
     QSplitter,
     QTableView,
     QTabWidget,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -31,6 +33,7 @@ from ui.models.signal_table import (
     COL_LABEL,
     COL_MODEL,
     COL_SOURCE,
+    COL_TEXT,
     COL_TICKERS,
     COL_TIME,
     COL_VERDICT,
@@ -38,21 +41,26 @@ from ui.models.signal_table import (
     SignalTableModel,
 )
 from ui.panels.live_news import LiveNewsPanel
+from ui.panels.news_feedback import FEEDBACK_KEYS, FeedbackBar
 from ui.panels.signal_detail import SignalDetailPane
 from ui.theme import MESSAGE_STYLES
-from ui.widgets.tables import fit_columns, setup_record_table
+from ui.widgets.tables import fit_columns, remember_columns, setup_record_table
 
 if TYPE_CHECKING:
-    from app.worker import AnalysisDone, EngineClient, FeedbackResult, SignalBatch
+    from app.bridge.analyze import AnalysisDone, AnalyzeFeature, SignalBatch
+    from app.bridge.explain import ExplainFeature
+    from app.bridge.feedback import FeedbackFeature, FeedbackResult
+    from app.bridge.live import LiveFeature
+    from app.bridge.watchlist import WatchlistFeature
 
 # A paste box holding more than this would make the UI thread crawl; the engine cuts items anyway.
 MAX_FILE_BYTES = 16 * 1024 * 1024
 
-# Analyst feedback keys: (keys, right, label). Up / Down / Neutral name the right label.
-FEEDBACK_KEYS = (("Ctrl+Shift+R", True, None), ("Ctrl+Shift+W", False, None), ("Ctrl+Shift+U", None, "bullish"),
-                 ("Ctrl+Shift+D", None, "bearish"), ("Ctrl+Shift+N", None, "neutral"))
 EXPLAIN_KEYS = "Ctrl+E"  # explain the current row (with the chain if the pane's box is ticked)
 KEY_DETAIL_SPLITTER = "news/detailSplitter"
+KEY_SHOW_HISTORY = "news/showStoredHistory"
+KEY_COLUMNS = "news/columns"  # order, widths and hidden columns of the paste table
+HISTORY_KEYS = "Ctrl+H"
 
 
 def local_files(mime: QMimeData) -> list[Path]:
@@ -112,21 +120,25 @@ class SignalTableView(QTableView):
 class NewsPanel(QWidget):
     statusMessage = Signal(str)  # short, transient text for the main window's status bar
 
-    def __init__(self, client: EngineClient, settings: QSettings | None = None,
-                 parent: QWidget | None = None) -> None:
+    def __init__(self, analyze: AnalyzeFeature, feedback: FeedbackFeature, explain: ExplainFeature,
+                 live: LiveFeature, settings: QSettings | None = None, parent: QWidget | None = None, *,
+                 watchlist: WatchlistFeature | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("newsPanel")
-        self._client = client
+        self._analyze = analyze
         self._settings = settings if settings is not None else QSettings()
-        self._active: int | None = None  # request id of the paste being analysed
+        self._active = None  # the paste being analysed (its operation)
         self._active_rows = 0
         self._submitted_text = ""
+        # The table shows what was pasted since the desk opened; earlier pastes are one click away.
+        self._history: tuple = ()
+        self._session: list = []
         self.setAcceptDrops(True)
 
         self.paste_box = PasteBox()
         self.paste_box.setObjectName("pasteBox")
         self.paste_box.setPlaceholderText(
-            "One headline per line…  (paste text, drop a .txt file, or File ▸ Open; Ctrl+Enter analyses)"
+            "One headline per line…  (paste text, drop a .txt file, or File ▸ Open; Ctrl+Enter analyzes)"
         )
         self.paste_box.setTabChangesFocus(True)
         self.paste_box.submitRequested.connect(self.submit)
@@ -157,6 +169,17 @@ class NewsPanel(QWidget):
 
         self.row_count = QLabel()
         self.row_count.setObjectName("rowCountLabel")
+        self.history_action = QAction("Show stored history", self)
+        self.history_action.setObjectName("showHistoryAction")
+        self.history_action.setCheckable(True)
+        self.history_action.setShortcut(QKeySequence(HISTORY_KEYS))
+        self.history_action.setToolTip(f"Add the headlines pasted in earlier sessions (the last 5,000) to the table "
+                                       f"({HISTORY_KEYS}); feeds and the demo replay are in the Live tab")
+        self.history_action.setChecked(str(self._settings.value(KEY_SHOW_HISTORY, "false")).lower() == "true")
+        self.history_action.toggled.connect(self.show_stored_history)
+        self.history_button = QToolButton()
+        self.history_button.setObjectName("showHistoryButton")
+        self.history_button.setDefaultAction(self.history_action)
 
         self.model = SignalTableModel(self)
         self.proxy = QSortFilterProxyModel(self)
@@ -169,8 +192,11 @@ class NewsPanel(QWidget):
         self.table.setObjectName("signalTable")
         self.table.setModel(self.proxy)
         self._setup_table()
-        self._feedback_pending: dict[int, str] = {}  # request id -> what was said, for the confirmation
-        feedback_bar = self._build_feedback()
+        self.feedback = FeedbackBar(feedback, self.selected_signals)
+        self.feedback.statusMessage.connect(self.statusMessage)
+        self.feedback.messageRequested.connect(self.show_message)
+        self.feedback.recorded.connect(self._show_verdict)
+        self._build_actions()
 
         buttons = QHBoxLayout()
         buttons.addWidget(self.analyze_button)
@@ -178,6 +204,7 @@ class NewsPanel(QWidget):
         buttons.addWidget(self.progress)
         buttons.addStretch(1)
         buttons.addWidget(self.row_count)
+        buttons.addWidget(self.history_button)
 
         top = QWidget()
         top_layout = QVBoxLayout(top)
@@ -193,9 +220,9 @@ class NewsPanel(QWidget):
         table_layout = QVBoxLayout(table_box)
         table_layout.setContentsMargins(0, 0, 0, 0)
         table_layout.addWidget(self.table, 1)
-        table_layout.addLayout(feedback_bar)
+        table_layout.addWidget(self.feedback)
         # The selected signal and its explanation beside the table.
-        self.detail = SignalDetailPane(client, self._settings)
+        self.detail = SignalDetailPane(explain, self._settings)
         self.detail.statusMessage.connect(self.statusMessage)
         self.detail_splitter = QSplitter(Qt.Orientation.Horizontal)
         self.detail_splitter.setObjectName("newsDetailSplitter")
@@ -215,7 +242,7 @@ class NewsPanel(QWidget):
         self.splitter.setStretchFactor(1, 3)
 
         # Paste-and-score and the live stream side by side as tabs: the paste table stays as it was.
-        self.live = LiveNewsPanel(client)
+        self.live = LiveNewsPanel(live, explain, watchlist=watchlist, feedback=feedback)
         self.live.statusMessage.connect(self.statusMessage)
         self.views = QTabWidget()
         self.views.setObjectName("newsViews")
@@ -223,115 +250,87 @@ class NewsPanel(QWidget):
         self.views.addTab(self.splitter, "Paste && score")
         self.views.addTab(self.live, "Live")
         self.views.currentChanged.connect(self._update_feedback_actions)
+        self.live.table.selectionModel().selectionChanged.connect(self._update_feedback_actions)
         layout = QVBoxLayout(self)
         layout.addWidget(self.views)
 
-        # Ctrl+Enter from anywhere in the panel (e.g. while the table has focus).
-        for keys in ("Ctrl+Return", "Ctrl+Enter"):
-            shortcut = QShortcut(QKeySequence(keys), self)
-            shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
-            shortcut.activated.connect(self.submit)
+        # Ctrl+Enter from anywhere in the panel (e.g. while the table has focus); in the News menu too.
+        self.analyze_action = QAction("&Analyze pasted text", self)
+        self.analyze_action.setObjectName("analyzeAction")
+        self.analyze_action.setShortcuts([QKeySequence("Ctrl+Return"), QKeySequence("Ctrl+Enter")])
+        self.analyze_action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        self.analyze_action.triggered.connect(self.submit)
+        self.addAction(self.analyze_action)
 
-        client.ready.connect(self._on_ready)
-        client.history.connect(self._on_history)
-        client.signalsAdded.connect(self._on_signals_added)
-        client.analysisDone.connect(self._on_analysis_done)
-        client.failed.connect(self._on_failed)
-        client.feedbackRecorded.connect(self._on_feedback_recorded)
-        client.verdictsLoaded.connect(self.model.set_verdicts)
+        analyze.ready.connect(self._on_ready)
+        analyze.history.connect(self._on_history)
+        analyze.failed.connect(self._on_failed)
+        feedback.verdicts.connect(self.model.set_verdicts)
         self._update_row_count()
         self._update_feedback_actions()
 
     def _setup_table(self) -> None:
         view = self.table
         view.setSortingEnabled(False)
-        header = setup_record_table(view, per_pixel_scroll=True)
+        header = setup_record_table(view, per_pixel_scroll=True, text_column=COL_TEXT)
         pad = 28  # cell margins plus room for the sort arrow
         fit_columns(view, {COL_TIME: "00:00:00", COL_SOURCE: "Source", COL_TICKERS: "AAPL, MSFT", COL_LABEL: "bullish",
-                           COL_CONFIDENCE: "Confidence", COL_VERDICT: "✗ → bearish", COL_MODEL: "lexicon-fin 1.0.0"}, pad)
-        header.setMinimumSectionSize(view.fontMetrics().horizontalAdvance("Text") + pad)
+                           COL_CONFIDENCE: "Confidence", COL_VERDICT: "✗ → bearish", COL_MODEL: "finsent 1.0.0"}, pad)
+        header.setMinimumSectionSize(view.fontMetrics().horizontalAdvance("Label") + pad)
+        # The headline gets the room: the model is in the detail pane's header and the status bar,
+        # so its column starts hidden (the header's menu shows it again; the choice is remembered).
+        view.setColumnHidden(COL_MODEL, True)
+        remember_columns(view, self._settings, KEY_COLUMNS)
         # Unsorted (source order = arrival order, newest at the bottom) until the user clicks a header.
         header.setSortIndicator(-1, Qt.SortOrder.AscendingOrder)
         view.setSortingEnabled(True)
 
-    def _build_feedback(self) -> QHBoxLayout:
-        """Analyst feedback on the selected rows: an outcome for calibration (source b)."""
-        self.feedback_actions: list[QAction] = []
-        names = {(True, None): ("markRightAction", "Mark right"), (False, None): ("markWrongAction", "Mark wrong")}
-        for keys, right, label in FEEDBACK_KEYS:
-            name, text = names.get((right, label), (f"markLabel_{label}", f"Right label: {label}"))
-            act = QAction(text, self)
-            act.setObjectName(name)
-            act.setShortcut(QKeySequence(keys))
-            act.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
-            act.setToolTip(f"{text} for the selected signal(s) ({keys}); recorded as an analyst outcome")
-            act.triggered.connect(lambda _=False, r=right, lab=label: self.give_feedback(r, lab))
-            self.addAction(act)
-            self.feedback_actions.append(act)
-        self.mark_right_action, self.mark_wrong_action = self.feedback_actions[:2]
+    def _build_actions(self) -> None:
+        """Explain and the verdict keys, anywhere in the panel and in the table's context menu."""
+        verdicts = self.feedback.verdict_actions
+        self.addActions(verdicts)
         separator = QAction(self)
         separator.setSeparator(True)
-        self.explain_action = QAction("Explain", self)
+        self.explain_action = QAction("&Explain", self)
         self.explain_action.setObjectName("explainAction")
         self.explain_action.setShortcut(QKeySequence(EXPLAIN_KEYS))
         self.explain_action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
         self.explain_action.setToolTip(f"LLM rationale for the current row ({EXPLAIN_KEYS}); advice only")
         self.explain_action.triggered.connect(lambda: self.explain_current())
-        self.explain_chain_action = QAction("Explain with chain", self)
+        self.explain_chain_action = QAction("Explain with &chain", self)
         self.explain_chain_action.setObjectName("explainChainAction")
         self.explain_chain_action.setToolTip("LLM rationale in five visible steps (slower)")
         self.explain_chain_action.triggered.connect(lambda: self.explain_current(chain=True))
-        self.addAction(self.explain_action)
+        self.addActions([self.explain_action, self.history_action])
         explain_separator = QAction(self)
         explain_separator.setSeparator(True)
         self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
         self.table.addActions([self.explain_action, self.explain_chain_action, explain_separator]
-                              + self.feedback_actions[:2] + [separator] + self.feedback_actions[2:])
-        self.table.feedbackRequested.connect(self.give_feedback)
+                              + verdicts[:2] + [separator] + verdicts[2:])
+        self.table.feedbackRequested.connect(self.feedback.give)
         self.table.explainRequested.connect(self.explain_current)
         self.table.selectionModel().selectionChanged.connect(self._update_feedback_actions)
         self.table.selectionModel().currentRowChanged.connect(self._on_current_row)
 
-        self.right_button = QPushButton("✓ Right")
-        self.right_button.setObjectName("feedbackRightButton")
-        self.right_button.clicked.connect(self.mark_right_action.trigger)
-        self.wrong_button = QPushButton("✗ Wrong")
-        self.wrong_button.setObjectName("feedbackWrongButton")
-        self.wrong_button.clicked.connect(self.mark_wrong_action.trigger)
-        self.label_combo = QComboBox()
-        self.label_combo.setObjectName("feedbackLabelCombo")
-        self.label_combo.addItem("Right label is…")
-        # Labels are read back from this list, not itemData(): see ui/panels/calibration.py _key.
-        self._combo_labels = [None] + [label for _, right, label in FEEDBACK_KEYS if label is not None]
-        for label in self._combo_labels[1:]:
-            self.label_combo.addItem(label, label)
-        self.label_combo.setToolTip("Give the label that was right (Ctrl+Shift+U bullish, D bearish, N neutral)")
-        self.label_combo.activated.connect(self._on_label_chosen)
-        self.feedback_note = QLineEdit()
-        self.feedback_note.setObjectName("feedbackNote")
-        self.feedback_note.setPlaceholderText("note (optional), sent with the verdict")
-        self.feedback_note.setClearButtonEnabled(True)
-        row = QHBoxLayout()
-        caption = QLabel("Feedback on selected:")
-        caption.setToolTip("Verdicts become calibration outcomes for the signal's model version")
-        row.addWidget(caption)
-        row.addWidget(self.right_button)
-        row.addWidget(self.wrong_button)
-        row.addWidget(self.label_combo)
-        row.addWidget(self.feedback_note, 1)
-        return row
+    def _show_verdict(self, result: FeedbackResult) -> None:
+        self.model.set_verdict(result.signal_id, bool(result.correct), result.label)
+
+    def _live_shown(self) -> bool:
+        return getattr(self, "views", None) is not None and self.views.currentWidget() is self.live
 
     def selected_signals(self) -> list:
+        """The selected signals of the tab on show: the verdict keys act on what the analyst sees."""
+        if self._live_shown():
+            return self.live.selected_signals()
         rows = self.table.selectionModel().selectedRows() if self.table.selectionModel() else []
         return [self.model.signal_at(self.proxy.mapToSource(index).row()) for index in rows]
 
     @Slot()
     def _update_feedback_actions(self, *_args) -> None:
         stored = [s for s in self.selected_signals() if s.id is not None]
-        for widget in (*self.feedback_actions, self.right_button, self.wrong_button, self.label_combo):
-            widget.setEnabled(bool(stored))
+        self.feedback.set_available(bool(stored))
         # On the Live tab Ctrl+E explains the live table's current row (it says so when there is none).
-        live_shown = getattr(self, "views", None) is not None and self.views.currentWidget() is self.live
+        live_shown = self._live_shown()
         for action in (self.explain_action, self.explain_chain_action):
             action.setEnabled(bool(stored) or live_shown)
 
@@ -358,57 +357,21 @@ class NewsPanel(QWidget):
             self.detail.chain_check.setChecked(chain)
         return self.detail.explain()
 
-    @Slot(int)
-    def _on_label_chosen(self, index: int) -> None:
-        label = self._combo_labels[index] if 0 <= index < len(self._combo_labels) else None
-        self.label_combo.setCurrentIndex(0)  # a command, not a setting: back to the prompt
-        if label:
-            self.give_feedback(None, label)
-
-    def give_feedback(self, right: bool | None, label: str | None) -> None:
-        """Record the verdict for every selected stored signal; confirmations come back per signal."""
-        signals = self.selected_signals()
-        stored = [s for s in signals if s.id is not None]
-        if not stored:
-            self.show_message("Select a scored signal first: feedback is recorded per stored signal.", "warning")
-            return
-        note = self.feedback_note.text().strip()
-        said = f"right label {label}" if label is not None else ("right" if right else "wrong")
-        for sig in stored:
-            request_id = self._client.record_feedback(sig.id, right=right, label=label, note=note)
-            self._feedback_pending[request_id] = said
-        self.statusMessage.emit(f"Recording feedback on {len(stored)} signal{'s' if len(stored) != 1 else ''}…")
-
-    @Slot(object)
-    def _on_feedback_recorded(self, result: FeedbackResult) -> None:
-        said = self._feedback_pending.pop(result.request_id, None)
-        if said is None:
-            return  # feedback given elsewhere
-        if result.error:
-            self.show_message(f"Feedback on signal #{result.signal_id} was not recorded: {result.error}", "error")
-            return
-        self.model.set_verdict(result.signal_id, bool(result.correct), result.label)
-        if not self._feedback_pending:
-            self.feedback_note.clear()  # the note went with the verdict
-        refit = " A calibrator refit has started." if result.refit_started else ""
-        self.show_message(f"Recorded: signal #{result.signal_id} marked {said}. {result.outcomes:,} outcomes for "
-                          f"its model version; {result.explanation}.{refit}", "info")
-        self.statusMessage.emit(f"Feedback recorded: #{result.signal_id} {said}")
-
     # -- actions ------------------------------------------------------------------------
     @Slot()
     def submit(self) -> None:
         if self._active is not None:
-            self.show_message("Still analysing the previous paste: wait for it or press Cancel.", "warning")
+            self.show_message("Still analyzing the previous paste: wait for it or press Cancel.", "warning")
             return
         text = self.paste_box.toPlainText()
         try:
-            submission = self._client.submit_text(text, "paste")
+            submission = self._analyze.submit(text, "paste", on_batch=self._on_signals_added,
+                                              on_done=self._on_analysis_done)
         except EmptyInputError as exc:
             self.show_message(str(exc), "warning")
             self.paste_box.setFocus()
             return
-        self._active = submission.request_id
+        self._active = submission.operation
         self._active_rows = 0
         self._submitted_text = text
         # Accepted: clear via a cursor edit, not clear(), so Ctrl+Z can still bring the text back.
@@ -424,7 +387,7 @@ class NewsPanel(QWidget):
     @Slot()
     def cancel(self) -> None:
         if self._active is not None:
-            self._client.cancel()
+            self._analyze.cancel()
             self.cancel_button.setEnabled(False)
             self.cancel_button.setText("Cancelling…")
 
@@ -512,8 +475,23 @@ class NewsPanel(QWidget):
         return bar.value() >= bar.maximum() - 2
 
     def _update_row_count(self) -> None:
-        n = self.model.rowCount()
-        self.row_count.setText(f"{n:,} signal{'' if n == 1 else 's'}")
+        n = len(self._session)
+        text = f"{n:,} pasted this session"
+        if self.history_action.isChecked():
+            earlier = self.model.rowCount() - n
+            text += f" · {earlier:,} from earlier sessions"
+        self.row_count.setText(text)
+
+    @Slot(bool)
+    def show_stored_history(self, shown: bool) -> None:
+        """Earlier sessions' pasted signals above this session's, or this session's only."""
+        self._settings.setValue(KEY_SHOW_HISTORY, "true" if shown else "false")
+        if shown:
+            self.model.set_signals(self._history)  # keeps this session's rows after them
+        else:
+            self.model.reset(self._session)
+        self._update_row_count()
+        self.table.scrollToBottom()
 
     def _fit_model_column(self, names: set[str]) -> None:
         """Widen the Model column for the names in use (ids vary: lexicon-fin, finsent-minilm-l6, …)."""
@@ -531,28 +509,31 @@ class NewsPanel(QWidget):
     @Slot(object)
     def _on_history(self, signals) -> None:
         self._fit_model_column({f"{s.model_id} {s.model_version}" for s in signals})
-        self.model.set_signals(signals)
+        session = {s.id for s in self._session if s.id is not None}
+        self._history = tuple(s for s in signals if s.id not in session)
+        if self.history_action.isChecked():
+            self.model.set_signals(self._history)
+            self.table.scrollToBottom()
         self._update_row_count()
-        self.table.scrollToBottom()
 
-    @Slot(object)
     def _on_signals_added(self, batch: SignalBatch) -> None:
         follow = self._at_bottom()
+        self._session.extend(batch.signals)
         self.model.append(batch.signals)
         self._update_row_count()
         if follow:
             self.table.scrollToBottom()
-        if batch.request_id == self._active:
-            self._active_rows += len(batch.signals)
-            self.progress.setRange(0, max(1, batch.total))
-            self.progress.setValue(batch.done)
+        self._active_rows += len(batch.signals)
+        self.progress.setRange(0, max(1, batch.total))
+        self.progress.setValue(batch.done)
 
-    @Slot(object)
     def _on_analysis_done(self, done: AnalysisDone) -> None:
-        if done.request_id != self._active:
-            return
         self._active = None
         self._set_running(False)
+        if done.error:
+            self.show_message(done.error, "error")
+            if self._active_rows == 0 and not self.paste_box.toPlainText().strip():
+                self.paste_box.setPlainText(self._submitted_text)  # nothing scored: give the text back
         if done.cancelled:
             self.show_message(f"Cancelled: {done.scored:,} of {done.total:,} items were scored and kept.", "info")
         took = f"{done.elapsed_s * 1000:.0f} ms" if done.elapsed_s < 1 else f"{done.elapsed_s:.1f} s"
@@ -562,11 +543,5 @@ class NewsPanel(QWidget):
 
     @Slot(str)
     def _on_failed(self, message: str) -> None:
+        """The engine could not start."""
         self.show_message(message, "error")
-        if self._active is None:
-            return
-        # The worker may not send analysisDone after a failure; end the request here.
-        self._active = None
-        self._set_running(False)
-        if self._active_rows == 0 and not self.paste_box.toPlainText().strip():
-            self.paste_box.setPlainText(self._submitted_text)  # nothing scored: give the text back

@@ -1,8 +1,10 @@
 """Signal detail pane: one signal, its LLM explanation as it is written, the five-step chain and
-the cited sources (click or Enter opens one).
+the cited sources (click or Enter opens one). The pane asks, streams, caches and opens; how an
+explanation looks is ui/panels/signal_explanation.py.
 
 Reusable: ``show_signal`` takes an ``engine.types.Signal`` (News paste table) or a live-news
-``NewsRow`` (Live tab). Everything goes through the EngineClient; the pane never waits on it.
+``NewsRow`` (Live tab). Everything goes through the explain feature (app/bridge/explain.py); the
+pane never waits on it.
 Explanations are advice only: nothing here proposes, sizes or changes an idea.
 """
 
@@ -11,42 +13,37 @@ from __future__ import annotations
 import html
 import time
 from collections import OrderedDict
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QSettings, Qt, Signal, Slot
-from PySide6.QtGui import QTextCursor
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QCheckBox,
     QDialog,
     QDialogButtonBox,
-    QGridLayout,
+    QFrame,
     QHBoxLayout,
     QLabel,
     QLineEdit,
-    QListWidget,
-    QListView,
-    QListWidgetItem,
     QPlainTextEdit,
     QProgressBar,
     QPushButton,
+    QScrollArea,
     QSizePolicy,
     QVBoxLayout,
     QWidget,
 )
 
-from ui.theme import MESSAGE_STYLES, is_dark, label_colors
+from ui.panels.signal_explanation import ExplanationDisplay, StreamedExplanation, label_badge
+from ui.theme import MESSAGE_STYLES, is_dark
 
 if TYPE_CHECKING:
-    from app.worker import EngineClient
+    from app.bridge.explain import ExplainFeature, ExplanationLoaded, NoteAdded
+    from engine.reasoning.lookup import CitedSource
 
 KEY_AUTO_EXPLAIN = "news/autoExplain"
-CHAIN_STEPS = (("key_facts", "Key facts"), ("sentiment", "Sentiment"), ("market_context", "Market context"),
-               ("impact", "Impact"), ("conclusion", "Conclusion"))
 # Explanations kept for rows already seen, so going back to one shows it at once.
 VIEW_CACHE_SIZE = 200
-DIRECTION_COLORS = {"BUY": "bullish", "SELL": "bearish", "HOLD": "neutral"}
 
 
 @dataclass(frozen=True)
@@ -63,6 +60,7 @@ class Subject:
     model: str
     received_at: float
     event: str = ""  # "earnings / results, impact high" once known
+    first_shown: Any = None  # engine.types.ShownConfidence: what it was shown with when scored
 
 
 def subject_of(item) -> Subject | None:
@@ -75,20 +73,7 @@ def subject_of(item) -> Subject | None:
                        tuple(item.tickers), item.source, item.model_id, float(item.received_at), event)
     return Subject(item.id, item.text, item.label, float(item.confidence), item.calibrated_confidence,
                    tuple(item.entities), item.source, f"{item.model_id} {item.model_version}",
-                   float(item.received_at))
-
-
-@dataclass
-class _Stream:
-    """An explanation being written for one signal."""
-
-    request_id: int
-    chain: bool
-    automatic: bool
-    fields: dict = field(default_factory=dict)  # field -> text so far ("rationale", "chain.impact", …)
-    tokens: int = 0
-    attempt: int = 1
-    note: str = ""
+                   float(item.received_at), first_shown=item.first_shown if item.view_changed else None)
 
 
 class SourceDialog(QDialog):
@@ -129,30 +114,25 @@ class SourceDialog(QDialog):
 class SignalDetailPane(QWidget):
     statusMessage = Signal(str)
 
-    def __init__(self, client: EngineClient, settings: QSettings | None = None, parent: QWidget | None = None, *,
+    def __init__(self, explain: ExplainFeature, settings: QSettings | None = None, parent: QWidget | None = None, *,
                  auto_explain_toggle: bool = True) -> None:
         super().__init__(parent)
         self.setObjectName("signalDetailPane")
-        self._client = client
+        self._explain = explain
         self._settings = settings if settings is not None else QSettings()
         self._subject: Subject | None = None
         self._asked: dict[int, int] = {}  # request id -> signal id, asked by this pane, not started yet
         self._running: dict[int, int] = {}  # request id -> signal id, started (this pane, auto-explain, …)
-        self._streams: dict[int, _Stream] = {}  # signal id -> what is being written for it
+        self._streams: dict[int, StreamedExplanation] = {}  # signal id -> what is being written for it
         self._views: OrderedDict[int, object] = OrderedDict()  # signal id -> ExplanationView (LRU)
         self._events: dict[int, str] = {}
-        self._notes: dict[int, int | None] = {}  # note request id -> signal id
-        self._opening: set[int] = set()  # open_source request ids
         self.shown_view = None  # the ExplanationView on display, None while streaming or empty
 
         self._build(auto_explain_toggle)
-        client.explanationStarted.connect(self._on_started)
-        client.explanationChunk.connect(self._on_chunk)
-        client.explanationReady.connect(self._on_ready)
-        client.explanationFailed.connect(self._on_failed)
-        client.explanationLoaded.connect(self._on_loaded)
-        client.sourceOpened.connect(self._on_source_opened)
-        client.noteAdded.connect(self._on_note_added)
+        explain.started.connect(self._on_started)
+        explain.chunk.connect(self._on_chunk)
+        explain.finished.connect(self._on_ready)
+        explain.refused.connect(self._on_failed)
         self.show_signal(None)
 
     # -- construction -------------------------------------------------------------------
@@ -205,71 +185,23 @@ class SignalDetailPane(QWidget):
         self.auto_check.toggled.connect(self.set_auto_explain)
         self.auto_check.setVisible(auto_explain_toggle)
         if on and auto_explain_toggle:
-            self._client.set_auto_explain(True)
+            self._explain.set_auto_explain(True)
 
         self.banner = QLabel()
         self.banner.setObjectName("detailBanner")
         self.banner.setWordWrap(True)
         self.banner.hide()
 
-        self.rationale = QPlainTextEdit()
-        self.rationale.setObjectName("detailRationale")
-        self.rationale.setReadOnly(True)
-        self.rationale.setPlaceholderText("The rationale appears here as it is written.")
-        self.rationale.setMinimumHeight(self.fontMetrics().lineSpacing() * 3 + 12)
-
-        fields_box = QWidget()
-        grid = QGridLayout(fields_box)
-        grid.setContentsMargins(0, 0, 0, 0)
-        grid.setHorizontalSpacing(8)
-        grid.setVerticalSpacing(2)
-        self.field_labels: dict[str, QLabel] = {}
-        names = (("direction", "Direction"), ("confidence", "Confidence"), ("sentiment", "Sentiment"),
-                 ("timeframe", "Timeframe"), ("magnitude", "Magnitude"), ("status", "Status"),
-                 ("entities", "Entities"), ("events", "Events"))
-        for i, (key, title) in enumerate(names):
-            caption = QLabel(f"{title}:")
-            caption.setStyleSheet("color: palette(placeholder-text);")
-            value = QLabel("–")
-            value.setObjectName(f"field_{key}")
-            value.setTextFormat(Qt.TextFormat.RichText if key == "direction" else Qt.TextFormat.PlainText)
-            value.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-            wide = key in ("entities", "events")
-            value.setWordWrap(wide)
-            row, col = (3 + (i - 6), 0) if wide else (i // 2, (i % 2) * 2)
-            grid.addWidget(caption, row, col)
-            grid.addWidget(value, row, col + 1, 1, 3 if wide else 1)
-            self.field_labels[key] = value
-        grid.setColumnStretch(1, 1)
-        grid.setColumnStretch(3, 1)
-
-        # A list (not labels in a scroll area): it wraps and scrolls by itself however small the pane.
-        self.chain_list = QListWidget()
-        self.chain_list.setObjectName("detailChain")
-        self.chain_list.setWordWrap(True)
-        self.chain_list.setResizeMode(QListView.ResizeMode.Adjust)
-        self.chain_list.setUniformItemSizes(False)
-        self.chain_list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.chain_list.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
-        self.chain_list.setMinimumHeight(self.fontMetrics().lineSpacing() * 3 + 8)
-
-        self.sources_list = QListWidget()
-        self.sources_list.setObjectName("detailSources")
-        self.sources_list.setToolTip("Click or press Enter to open a source")
-        self.sources_list.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.sources_list.setTextElideMode(Qt.TextElideMode.ElideRight)
-        self.sources_list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.sources_list.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.sources_list.itemClicked.connect(self._open_item)
-        self.sources_list.itemActivated.connect(self._open_item)  # Enter / Return, double click
-        self.sources_empty = QLabel("–")
-        self.sources_empty.setObjectName("detailSourcesEmpty")
-        self.sources_empty.setWordWrap(True)
-
-        self.footer = QLabel()
-        self.footer.setObjectName("detailFooter")
-        self.footer.setWordWrap(True)
-        self.footer.setStyleSheet("color: palette(placeholder-text);")
+        self.explanation = ExplanationDisplay()
+        self.explanation.sourceRequested.connect(self.open_source)
+        # The explanation scrolls as one page: its parts keep their readable heights at any pane size,
+        # so nothing is squeezed into another (word-wrapped labels size by height-for-width in here).
+        self.explanation_scroll = QScrollArea()
+        self.explanation_scroll.setObjectName("detailScroll")
+        self.explanation_scroll.setWidget(self.explanation)
+        self.explanation_scroll.setWidgetResizable(True)
+        self.explanation_scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self.explanation_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
 
         self.note_edit = QLineEdit()
         self.note_edit.setObjectName("detailNoteEdit")
@@ -283,8 +215,7 @@ class SignalDetailPane(QWidget):
         note_row.addWidget(self.note_edit, 1)
         note_row.addWidget(self.note_button)
 
-        # No scroll area around the whole pane: word-wrapped labels get their real height only in
-        # a plain layout. The rationale and the chain scroll by themselves and take the spare room.
+        # The signal, the actions and the note stay in view; the explanation takes the spare room.
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 4, 0, 0)
         layout.setSpacing(4)
@@ -293,15 +224,7 @@ class SignalDetailPane(QWidget):
         layout.addLayout(actions)
         layout.addWidget(self.auto_check)
         layout.addWidget(self.banner)
-        layout.addWidget(_caption("Rationale"))
-        layout.addWidget(self.rationale, 2)
-        layout.addWidget(fields_box)
-        layout.addWidget(_caption("Reasoning chain"))
-        layout.addWidget(self.chain_list, 3)
-        layout.addWidget(_caption("Sources (click or Enter to open)"))
-        layout.addWidget(self.sources_list)
-        layout.addWidget(self.sources_empty)
-        layout.addWidget(self.footer)
+        layout.addWidget(self.explanation_scroll, 1)
         layout.addLayout(note_row)
         self.setMinimumWidth(300)
         self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Expanding)
@@ -329,7 +252,7 @@ class SignalDetailPane(QWidget):
         else:
             self._render_empty()
         if sid is not None:
-            self._client.load_explanation(sid)  # stored explanation and event class
+            self._explain.load(sid, self._on_loaded)  # stored explanation and event class
 
     @Slot()
     def explain(self) -> int | None:
@@ -344,7 +267,7 @@ class SignalDetailPane(QWidget):
         if s.signal_id in self._streams:
             self.show_banner("This signal is already being explained.", "info")
             return None
-        request_id = self._client.explain(s.signal_id, chain=self.chain_check.isChecked())
+        request_id = self._explain.explain(s.signal_id, chain=self.chain_check.isChecked())
         self._asked[request_id] = s.signal_id
         self.hide_banner()
         self._set_busy(True, "Queued…")
@@ -358,7 +281,7 @@ class SignalDetailPane(QWidget):
         stream = self._streams.get(sid) if sid is not None else None
         ids = [stream.request_id] if stream else [r for r, s in self._asked.items() if s == sid]
         for request_id in ids:
-            self._client.cancel_explain(request_id)
+            self._explain.cancel(request_id)
         if ids:
             self.cancel_button.setEnabled(False)
             self.busy_label.setText("Cancelling…")
@@ -369,7 +292,7 @@ class SignalDetailPane(QWidget):
         if self.auto_check.isChecked() != bool(on):
             self.auto_check.setChecked(bool(on))  # re-enters once through toggled
             return
-        self._client.set_auto_explain(bool(on))
+        self._explain.set_auto_explain(bool(on))
         self.statusMessage.emit("Auto-explain of high-impact items " + ("on" if on else "off"))
 
     @Slot()
@@ -379,14 +302,11 @@ class SignalDetailPane(QWidget):
             self.show_banner("Write the note first; nothing was stored.", "warning")
             return
         sid = self._subject.signal_id if self._subject else None
-        request_id = self._client.add_note(text, sid)
-        self._notes[request_id] = sid
+        self._explain.add_note(text, sid, self._on_note_added, self._on_note_refused)
         self.note_button.setEnabled(False)
 
-    def open_source(self, cited_id: str) -> int:
-        request_id = self._client.open_source(cited_id)
-        self._opening.add(request_id)
-        return request_id
+    def open_source(self, cited_id: str) -> None:
+        self._explain.open_source(cited_id, self._on_source_opened, lambda error: self.show_banner(error, "error"))
 
     # -- banner -------------------------------------------------------------------------
     def show_banner(self, text: str, kind: str = "info") -> None:
@@ -412,14 +332,12 @@ class SignalDetailPane(QWidget):
             self._update_buttons()
             return
         self.headline.setText(s.text)
-        dark = is_dark(self.palette())
-        colors = label_colors(s.label, dark)
-        badge = html.escape(s.label)
-        if colors:
-            badge = (f'<span style="color:{colors[0].name()}; background:{colors[1].name()};">'
-                     f'&nbsp;{badge}&nbsp;</span>')
+        badge = label_badge(html.escape(s.label), s.label, is_dark(self.palette()))
         conf = f"{s.confidence:.0%} raw"
         conf += f" · {s.calibrated:.0%} calibrated" if s.calibrated is not None else " · not calibrated"
+        if s.first_shown is not None:  # a later calibrator's view differs: what was shown stays first
+            conf = (f"<b>{s.first_shown.confidence:.0%} as shown</b> "
+                    f"({html.escape(s.first_shown.calibrator or 'uncalibrated')}) · now {conf}")
         event = s.event or (self._events.get(s.signal_id, "") if s.signal_id is not None else "")
         parts = [badge, conf, f"event: {html.escape(event or '…')}",
                  f"assets: {html.escape(', '.join(s.assets) or 'none named')}",
@@ -444,93 +362,14 @@ class SignalDetailPane(QWidget):
         self.cancel_button.setVisible(busy)
         self.cancel_button.setEnabled(busy)
 
-    def _set_fields(self, values: dict[str, str]) -> None:
-        for key, label in self.field_labels.items():
-            label.setText(values.get(key, "–"))
-
-    def _set_chain(self, texts: dict[str, str], active: str = "") -> None:
-        """The five steps, always all listed; ``active`` marks the step being written."""
-        if self.chain_list.count() != len(CHAIN_STEPS):
-            self.chain_list.clear()
-            for step, _title in CHAIN_STEPS:
-                item = QListWidgetItem()
-                item.setData(Qt.ItemDataRole.UserRole, step)
-                self.chain_list.addItem(item)
-        bold = self.chain_list.font()
-        bold.setBold(True)
-        for number, (step, title) in enumerate(CHAIN_STEPS, 1):
-            item = self.chain_list.item(number - 1)
-            text = texts.get(step, "")
-            mark = " ✎" if step == active else ""
-            item.setText(f"{number}. {title}{mark} — {text or '…'}")
-            item.setToolTip(text)
-            item.setForeground(self.palette().text() if text else self.palette().placeholderText())
-
-    def _set_no_chain(self, text: str = "No chain: explained without it (tick \"with chain\" and Explain "
-                                         "again).") -> None:
-        self.chain_list.clear()
-        item = QListWidgetItem(text)
-        item.setForeground(self.palette().placeholderText())
-        self.chain_list.addItem(item)
-
-    def chain_texts(self) -> list[str]:
-        return [self.chain_list.item(i).text() for i in range(self.chain_list.count())]
-
-    def _set_sources(self, view) -> None:
-        self.sources_list.clear()
-        ids = view.source_ids if view is not None else ()
-        retrieved = {r.id: r for r in view.retrieved} if view is not None else {}
-        for cited_id in ids:
-            r = retrieved.get(cited_id)
-            mark = "★" if cited_id in view.cited else "·"
-            score = f"{r.score:.2f}" if r else "   "
-            snippet = f"  {r.snippet}" if r and r.snippet else ""
-            item = QListWidgetItem(f"{mark} {cited_id}  {score}{snippet}")
-            item.setData(Qt.ItemDataRole.UserRole, cited_id)
-            item.setToolTip(("Cited by the rationale" if cited_id in view.cited else "Retrieved, not cited")
-                            + f"; similarity {score.strip() or '?'}. Click or Enter opens it.")
-            self.sources_list.addItem(item)
-        n = self.sources_list.count()
-        self.sources_list.setVisible(n > 0)
-        if n:
-            row_h = self.sources_list.sizeHintForRow(0)
-            self.sources_list.setFixedHeight(row_h * min(n, 5) + 2 * self.sources_list.frameWidth() + 2)
-        if view is None:
-            self.sources_empty.setText("–")
-        elif not n:
-            self.sources_empty.setText("Nothing related on record: the call is HOLD (insufficient data).")
-        self.sources_empty.setVisible(n == 0)
-
     def _render_empty(self) -> None:
         self.shown_view = None
-        self.rationale.clear()
-        has = self._subject is not None and self._subject.signal_id is not None
-        self.rationale.setPlaceholderText("Not explained yet: press Explain (Ctrl+E)." if has
-                                          else "The rationale appears here as it is written.")
-        self._set_fields({})
-        self._set_chain({})
-        self._set_sources(None)
-        self.footer.setText("")
+        self.explanation.show_empty(self._subject is not None and self._subject.signal_id is not None)
         self._update_buttons()
 
-    def _render_stream(self, stream: _Stream) -> None:
+    def _render_stream(self, stream: StreamedExplanation) -> None:
         self.shown_view = None
-        self.rationale.setPlainText(stream.fields.get("rationale", ""))
-        self.rationale.moveCursor(QTextCursor.MoveOperation.End)
-        self.rationale.setPlaceholderText("Writing…" if stream.tokens else "Retrieving related items and reading "
-                                                                          "the prompt…")
-        self._set_fields({"status": "writing…"})
-        if stream.chain:
-            steps = {k.removeprefix("chain."): v for k, v in stream.fields.items() if k.startswith("chain.")}
-            active = next(reversed(stream.fields), "") if stream.fields else ""
-            self._set_chain(steps, active.removeprefix("chain.") if active.startswith("chain.") else "")
-        else:
-            self._set_no_chain("No chain: a plain explanation is being written.")
-        self._set_sources(None)
-        self.sources_empty.setText("Listed when the answer is complete.")
-        who = "auto-explain" if stream.automatic else ("with chain" if stream.chain else "plain")
-        attempt = f", attempt {stream.attempt}" if stream.attempt > 1 else ""
-        self.footer.setText(f"Generating ({who}{attempt})…")
+        self.explanation.show_stream(stream)
         self._update_buttons()
         self._set_busy(True, f"Generating… {stream.tokens} tokens" if stream.tokens else "Preparing…")
         if stream.note:
@@ -538,33 +377,7 @@ class SignalDetailPane(QWidget):
 
     def _render_view(self, view) -> None:
         self.shown_view = view
-        self.rationale.setPlainText(view.rationale)
-        dark = is_dark(self.palette())
-        colors = label_colors(DIRECTION_COLORS.get(view.direction, ""), dark)
-        direction = html.escape(view.direction)
-        if colors:
-            direction = (f'<b><span style="color:{colors[0].name()}; background:{colors[1].name()};">'
-                         f'&nbsp;{direction}&nbsp;</span></b>')
-        self._set_fields({
-            "direction": direction, "confidence": f"{view.confidence:.2f}", "sentiment": view.sentiment,
-            "timeframe": view.timeframe, "magnitude": view.magnitude, "status": view.status,
-            "entities": ", ".join(view.entities) or "–", "events": ", ".join(view.events) or "–"})
-        if view.chain:
-            self._set_chain({c.step: c.text for c in view.chain})
-        else:
-            self._set_no_chain()
-        self._set_sources(view)
-        when = time.strftime("%H:%M:%S", time.localtime(view.created_at)) if view.created_at else "?"
-        parts = [view.model_id or "template"]
-        if view.latency_ms:
-            parts.append(f"{view.latency_ms / 1000:.1f} s")
-        if view.first_token_ms:
-            parts.append(f"first token {view.first_token_ms / 1000:.1f} s")
-        parts.append(f"{view.completion_tokens} tokens")
-        if view.audit_id is not None:
-            parts.append(f"audit #{view.audit_id}")
-        parts.append(("stored " if view.stored else "explained ") + when + (" (auto)" if view.automatic else ""))
-        self.footer.setText(" · ".join(parts) + ". Advice only: nothing is proposed or executed.")
+        self.explanation.show_view(view)
         self._update_buttons()
         if view.fallback_used:
             degraded = view.engine_status in ("fallback_breaker_open", "fallback_no_model", "fallback_timeout",
@@ -573,7 +386,9 @@ class SignalDetailPane(QWidget):
                      if degraded else " This text was built from the classifier's signal.")
             if view.insufficient_data:
                 extra += " Nothing related is on record, so the call is HOLD."
-            self.show_banner(f"{view.reason}{extra}", "warning")
+            # The engine's banner says why (which check failed after the retry); older audits lack it.
+            said = (view.fallback_banner or view.reason).rstrip()
+            self.show_banner(f"{said}{'' if said.endswith('.') else '.'}{extra}", "warning")
         elif view.insufficient_data:
             self.show_banner(view.reason, "info")
         else:
@@ -590,12 +405,12 @@ class SignalDetailPane(QWidget):
     def _is_current(self, signal_id: int | None) -> bool:
         return signal_id is not None and self._subject is not None and self._subject.signal_id == signal_id
 
-    # -- client answers -----------------------------------------------------------------
+    # -- the explain feature's feed and answers ----------------------------------------
     @Slot(object)
     def _on_started(self, started) -> None:
         self._asked.pop(started.request_id, None)
         self._running[started.request_id] = started.signal_id
-        self._streams[started.signal_id] = _Stream(started.request_id, started.chain, started.automatic)
+        self._streams[started.signal_id] = StreamedExplanation(started.request_id, started.chain, started.automatic)
         if self._is_current(started.signal_id):
             self.hide_banner()
             self._render_stream(self._streams[started.signal_id])
@@ -650,8 +465,7 @@ class SignalDetailPane(QWidget):
             self.show_banner(message, "info" if message.startswith("Cancelled") else "error")
         self.statusMessage.emit(f"Signal #{sid}: {message}")
 
-    @Slot(object)
-    def _on_loaded(self, loaded) -> None:
+    def _on_loaded(self, loaded: ExplanationLoaded) -> None:
         sid = loaded.signal_id
         if loaded.event is not None:
             e = loaded.event
@@ -673,32 +487,17 @@ class SignalDetailPane(QWidget):
         elif sid in self._views and self._views[sid] is not self.shown_view:
             self._render_view(self._views[sid])
 
-    def _open_item(self, item: QListWidgetItem) -> None:
-        cited_id = item.data(Qt.ItemDataRole.UserRole)
-        if cited_id:
-            self.open_source(cited_id)
-
-    @Slot(object)
-    def _on_source_opened(self, opened) -> None:
-        if opened.request_id not in self._opening:
-            return
-        self._opening.discard(opened.request_id)
-        if opened.error:
-            self.show_banner(opened.error, "error")
-            return
-        self.source_dialog.show_source(opened.source)
+    def _on_source_opened(self, source: CitedSource) -> None:
+        self.source_dialog.show_source(source)
         self.source_dialog.show()
         self.source_dialog.raise_()
 
-    @Slot(object)
-    def _on_note_added(self, added) -> None:
-        if added.request_id not in self._notes:
-            return
-        self._notes.pop(added.request_id)
+    def _on_note_refused(self, error: str) -> None:
         self.note_button.setEnabled(self._subject is not None and self._subject.signal_id is not None)
-        if added.error:
-            self.show_banner(added.error, "error")
-            return
+        self.show_banner(error, "error")
+
+    def _on_note_added(self, added: NoteAdded) -> None:
+        self.note_button.setEnabled(self._subject is not None and self._subject.signal_id is not None)
         if self.note_edit.text().strip() == added.text:
             self.note_edit.clear()  # kept until stored, so a refusal loses nothing
         about = f" about #{added.signal_id}" if added.signal_id else ""
@@ -706,10 +505,3 @@ class SignalDetailPane(QWidget):
                          f"as note:{added.note_id}.", "info")
         self.statusMessage.emit(f"Analyst note #{added.note_id} stored")
 
-
-def _caption(text: str) -> QLabel:
-    label = QLabel(text)
-    font = label.font()
-    font.setBold(True)
-    label.setFont(font)
-    return label

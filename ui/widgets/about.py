@@ -16,7 +16,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QDialog, QDialogButtonBox, QHB
 
 if TYPE_CHECKING:
     from app.about import AboutInfo
-    from app.worker import EngineInfo
+    from app.bridge.host import EngineInfo
     from engine.types import ModelStatus
 
 MODEL_COLUMNS = ("Model", "Task", "Version", "Licence")
@@ -65,6 +65,7 @@ class AboutDialog(QDialog):
         self.models.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.models.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
         self.models.setWordWrap(True)
+        self.models.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # read-only: no focus frame on a cell
         for row, model in enumerate(about.models):
             version = model.version if model.available else f"{model.version} (not installed)"
             for column, text in enumerate((model.model_id, model.task, version, model.licence)):
@@ -90,10 +91,27 @@ class AboutDialog(QDialog):
         layout.addLayout(header)
         layout.addWidget(self.running)
         layout.addWidget(QLabel("<b>Models</b>"))
-        layout.addWidget(self.models, 1)
+        layout.addWidget(self.models)
         layout.addWidget(self.licences)
+        layout.addStretch(1)
         layout.addWidget(buttons)
-        self.resize(760, 520)
+        self.resize(900, 540)  # fits a 1366x768 screen with every model row on show
+
+    def _fit_models(self) -> None:
+        """Every model row visible, no inner scrolling: rows wrap to the licence column's width,
+        then the table asks for their height (capped so the dialog still fits a laptop screen)."""
+        self.models.resizeRowsToContents()
+        rows = sum(self.models.rowHeight(r) for r in range(self.models.rowCount()))
+        frame = 2 * self.models.frameWidth()
+        self.models.setFixedHeight(min(rows + self.models.horizontalHeader().height() + frame, 420))
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        self._fit_models()
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._fit_models()
 
 
 def show_about(parent: QWidget | None, engine_info: EngineInfo | None = None, *,

@@ -46,6 +46,8 @@ class LogView(QWidget):
         self.text.setLineWrapMode(QPlainTextEdit.LineWrapMode.WidgetWidth)
         self.text.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
         self.text.setUndoRedoEnabled(False)  # an undo stack of log lines is pure memory cost
+        # Three lines at least: shown in a dock it must not push the window past a laptop's screen.
+        self.text.setMinimumHeight(self.text.fontMetrics().lineSpacing() * 3 + 10)
 
         bar = QHBoxLayout()
         bar.addWidget(QLabel("Show:"))

@@ -7,19 +7,30 @@ being copied is not read half-way. After its items are acknowledged it moves to
 ``failed/`` with a ``.error.txt`` beside it saying why, and nothing from it is accepted.
 Each outcome is also remembered in the store by name, size and mtime, so a file that could not
 be moved (read-only folder) is not ingested again.
+
+Hostile drops: a symbolic link is never followed (a dropped ``x.txt -> /etc/passwd`` would
+otherwise be read as news): the link itself moves to ``failed/`` with the reason, and files are
+opened with O_NOFOLLOW so a file swapped for a link after the check is refused too. A file with
+more than one hard link is refused the same way (it may be another file's content). Any error
+while reading a file (deep JSON, an unreadable file) moves that file to ``failed/`` with the
+reason and the folder goes on with the next one. A file moves to ``processed/`` only after the
+commit of its items is durable (the WAL fsynced), since the move deletes the other copy.
 """
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import time
 from pathlib import Path
+from typing import Iterator
 
 from engine.news.files import NEWS_FILE_SUFFIXES, RowProblem, iter_news_file
 from engine.news.items import NewsItem
 from engine.news.sources.base import PolledSource, SourceError
 from engine.textinput import InputDecodeError
+from engine.wording import plural
 
 log = logging.getLogger(__name__)
 
@@ -56,16 +67,21 @@ class FolderSource(PolledSource):
 
     # --- polling ---------------------------------------------------------------------------
     def candidates(self) -> list[tuple[Path, int, int]]:
-        """Settled files with a supported suffix, oldest first."""
+        """Settled files with a supported suffix, oldest first. Links are refused on the way."""
         now_ns = time.time_ns()
         found: list[tuple[int, Path, int]] = []
         seen_now: dict[str, tuple[int, int]] = {}
         for entry in os.scandir(self.folder):
-            if not entry.is_file() or entry.name.startswith(".") or entry.name.endswith(("~", ".part", ".tmp")):
+            if entry.name.startswith(".") or entry.name.endswith(("~", ".part", ".tmp")):
                 continue
             if Path(entry.name).suffix.lower() not in NEWS_FILE_SUFFIXES:
                 continue
-            st = entry.stat()
+            if entry.is_symlink():
+                self._refuse_link(Path(entry.path))
+                continue
+            if not entry.is_file(follow_symlinks=False):
+                continue
+            st = entry.stat(follow_symlinks=False)
             signature = (st.st_size, st.st_mtime_ns)
             seen_now[entry.name] = signature
             settled = self._seen.get(entry.name) == signature or now_ns - st.st_mtime_ns >= self.settle_s * 1e9
@@ -73,6 +89,15 @@ class FolderSource(PolledSource):
                 found.append((st.st_mtime_ns, Path(entry.path), st.st_size))
         self._seen = seen_now
         return [(path, size, mtime) for mtime, path, size in sorted(found)]
+
+    def _refuse_link(self, path: Path) -> None:
+        try:
+            target = os.readlink(path)
+        except OSError:
+            target = "?"
+        reason = f"{path.name} is a symbolic link (to {target[:200]}): links are not followed"
+        log.warning("watched folder %s: %s; moved to %s/", self.folder, reason, FAILED_DIR)
+        self._move(path, FAILED_DIR, reason)
 
     def poll(self) -> None:
         ingested = refused = 0
@@ -93,41 +118,72 @@ class FolderSource(PolledSource):
             if outcome:
                 notes.append(outcome)
         if ingested or refused:
-            self.detail = f"{ingested} file(s) ingested, {refused} refused" + (f"; {'; '.join(notes)}" if notes else "")
+            self.detail = f"{plural(ingested, 'file')} ingested, {refused} refused" + (f"; {'; '.join(notes)}" if notes else "")
         if refused:
             raise SourceError("; ".join(notes))
 
     def _ingest(self, path: Path, size: int, mtime_ns: int) -> str | None:
-        """Submit one file; returns a note ("" when clean), None when not acknowledged. Raises _Refused."""
+        """Submit one file; returns a note ("" when clean), None when not acknowledged. Raises _Refused.
+        A delivery error (the database busy) propagates: the file stays for the next poll."""
         problems: list[RowProblem] = []
-        items: list[NewsItem] = []
-        try:
-            for entry in iter_news_file(path, f"{self.name}", self.source_kind, self.max_chars):
-                if isinstance(entry, RowProblem):
+        skipped = delivered = 0
+        chunk: list[NewsItem] = []
+        for entry in self._entries(path, size, mtime_ns):
+            if isinstance(entry, RowProblem):
+                skipped += 1
+                if len(problems) < MAX_PROBLEMS_SHOWN:
                     problems.append(entry)
-                else:
-                    items.append(entry)
-        except (InputDecodeError, ValueError, OSError) as exc:
-            reason = str(exc)
-            self._remember(path, size, mtime_ns, "refused", 0, reason)
-            self._move(path, FAILED_DIR, reason)
-            raise _Refused(reason) from None
-        if not items and problems:
-            reason = f"{path.name}: no readable rows ({'; '.join(map(str, problems[:MAX_PROBLEMS_SHOWN]))})"
-            self._remember(path, size, mtime_ns, "refused", 0, reason)
-            self._move(path, FAILED_DIR, reason)
-            raise _Refused(reason)
-        for start in range(0, len(items), self.chunk):
-            if not self.deliver(items[start:start + self.chunk]):
+                continue
+            chunk.append(entry)
+            if len(chunk) >= self.chunk:
+                if not self.deliver(chunk):
+                    return None
+                delivered += len(chunk)
+                chunk = []
+        if chunk:
+            if not self.deliver(chunk):
                 return None
+            delivered += len(chunk)
+        if not delivered and skipped:
+            self._refuse(path, size, mtime_ns, f"{path.name}: no readable rows ({'; '.join(map(str, problems))})")
         note = ""
-        if problems:
-            shown = "; ".join(map(str, problems[:MAX_PROBLEMS_SHOWN]))
-            more = f" (+{len(problems) - MAX_PROBLEMS_SHOWN} more)" if len(problems) > MAX_PROBLEMS_SHOWN else ""
-            note = f"{path.name}: {len(problems)} row(s) skipped: {shown}{more}"
-        self._remember(path, size, mtime_ns, "ingested", len(items), note)
+        if skipped:
+            shown = "; ".join(map(str, problems))
+            more = f" (+{skipped - len(problems)} more)" if skipped > len(problems) else ""
+            note = f"{path.name}: {plural(skipped, 'row')} skipped: {shown}{more}"
+        self._store.sync()  # the items are committed; make that durable before the file goes away
+        self._remember(path, size, mtime_ns, "ingested", delivered, note)
         self._move(path, PROCESSED_DIR)
         return note
+
+    def _entries(self, path: Path, size: int, mtime_ns: int) -> Iterator[NewsItem | RowProblem]:
+        """The file's items and row problems; whatever goes wrong *reading* it refuses the file
+        (failed/ with the reason), so it can never stop the folder."""
+        try:
+            links = os.lstat(path).st_nlink
+            if links > 1:
+                raise OSError(f"{path.name} has {links} hard links: not read (it may be another file's content)")
+            entries = iter_news_file(path, f"{self.name}", self.source_kind, self.max_chars, no_follow=True)
+            while True:
+                try:
+                    entry = next(entries)
+                except StopIteration:
+                    return
+                yield entry
+        except Exception as exc:
+            if isinstance(exc, OSError) and exc.errno == errno.ELOOP:
+                reason = f"{path.name} became a symbolic link: links are not followed"
+            elif isinstance(exc, (InputDecodeError, ValueError)) or (isinstance(exc, OSError) and not exc.errno):
+                reason = str(exc)
+            else:
+                reason = f"{path.name}: cannot be read ({type(exc).__name__}: {exc})"
+            self._refuse(path, size, mtime_ns, reason)
+
+    def _refuse(self, path: Path, size: int, mtime_ns: int, reason: str) -> None:
+        log.warning("watched folder %s: %s; moved to %s/", self.folder, reason, FAILED_DIR)
+        self._remember(path, size, mtime_ns, "refused", 0, reason)
+        self._move(path, FAILED_DIR, reason)
+        raise _Refused(reason)
 
     def _move(self, path: Path, subdir: str, reason: str = "") -> None:
         target_dir = self.folder / subdir

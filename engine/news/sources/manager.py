@@ -62,7 +62,8 @@ class SourceManager:
                       totals=(items_total, duplicates_total, errors_total), last_fetch_at=last_fetch_at,
                       last_success_at=last_success_at, last_error=last_error)
         if kind == "rss":
-            return FeedSource(name, target, timeout_s=self.config.feed_timeout_s, max_chars=max_chars, etag=etag,
+            return FeedSource(name, target, timeout_s=self.config.feed_timeout_s,
+                              deadline_s=self.config.feed_deadline_s, max_chars=max_chars, etag=etag,
                               last_modified=last_modified,
                               save_validators=lambda e, m, n=name: self._save_validators(n, e, m), **common)
         if kind == "folder":

@@ -27,10 +27,31 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
 
-import faiss
 import numpy as np
 
 log = logging.getLogger(__name__)
+
+
+def _import_faiss():
+    """FAISS, imported without its loader's INFO lines: trying each CPU build in turn, it logs a
+    ``ModuleNotFoundError`` traceback for every build it does not ship, which reads as a failure to
+    an operator. One line instead says which build loaded."""
+    loader_log = logging.getLogger("faiss.loader")
+    level = loader_log.level
+    loader_log.setLevel(logging.WARNING)
+    try:
+        import faiss as module
+    finally:
+        loader_log.setLevel(level)
+    try:
+        build = module.get_compile_options().strip() or "generic"
+    except Exception:  # older builds have no get_compile_options: the version says enough
+        build = "generic"
+    log.info("FAISS %s loaded (CPU build: %s)", getattr(module, "__version__", "?"), build)
+    return module
+
+
+faiss = _import_faiss()
 
 # One query at a time never gains from OpenMP, and on a small shared machine its spinning
 # workers lose badly: 10k flat search p50 30 ms with 2 threads, 0.7 ms with 1 (2 busy cores).
