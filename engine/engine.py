@@ -34,6 +34,7 @@ from engine.types import EntityLink, ModelStatus, Signal
 log = logging.getLogger(__name__)
 
 WATCHLIST_POLL_S = 1.0  # how often scoring checks for a watchlist changed by another process
+AFTER_SCORING_DRAIN_S = 10.0  # at close: how long stored batches may still take to reach their listeners
 
 class Engine:
     def __init__(self, config: Config, data_dir: Path | None, *, store: Store | None = None,
@@ -273,6 +274,11 @@ class Engine:
         self.monitor.stop()
         if self._news is not None:
             self._news.stop()
+        # Batches already stored still reach their after-scoring work (alerts, ideas, auto-explain)
+        # before the hub stops: a command that ingests and exits at once lost its last alerts.
+        if not self.scored.wait_idle(AFTER_SCORING_DRAIN_S):
+            log.warning("after-scoring work not finished in %.0f s at close: the rest is dropped "
+                        "(the signals are stored)", AFTER_SCORING_DRAIN_S)
         self.explanations.cancel_all()
         self.scored.close()
         if self.redis_publisher is not None:

@@ -95,3 +95,24 @@ def test_a_failing_listener_does_not_stop_the_others_and_unsubscribe_works() -> 
     with pytest.raises(ValueError):
         hub.subscribe(seen.append, name="typo", origins=("pasted",))
     hub.close()
+
+
+def test_closing_the_engine_lets_stored_batches_reach_their_background_listeners(data_dir: Path) -> None:
+    # `signaldesk ingest` closes the engine as soon as scoring is idle: the last batches' alerts
+    # were dropped from the after-scoring queue (seen as a CI failure under load).
+    engine = Engine(Config(sentiment_model="lexicon"), data_dir)
+    seen: list[str] = []
+    first_entered, release = threading.Event(), threading.Event()
+
+    def slow(batch: ScoredBatch) -> None:
+        first_entered.set()
+        release.wait(5)  # the listener is still busy when close() is called
+        seen.extend(i.signal.text for i in batch.items)
+
+    engine.on_scored(slow, name="slow alerts")
+    engine.analyze_batch(["$ACME wins a contract"], "paste")
+    assert first_entered.wait(10)
+    engine.analyze_batch(["$ACME cuts guidance"], "paste")  # queued behind the busy listener
+    threading.Timer(0.3, release.set).start()
+    engine.close()
+    assert seen == ["$ACME wins a contract", "$ACME cuts guidance"]
