@@ -19,6 +19,7 @@ import ctypes
 import hashlib
 import json
 import logging
+import math
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -56,11 +57,16 @@ def default_threads() -> int:
     return max(1, physical // 2)
 
 
-def batch_threads(generation_threads: int = 1) -> int:
+def batch_threads(generation_threads: int = 1, own_load: float = 0.0) -> int:
     """Threads for prompt evaluation now: every logical core the machine has free, at least the
     generation's own count. A batch scales with cores on a quiet machine, but llama.cpp's workers
     spin: on 2 cores with other jobs holding both (load average 12), a 292-token prompt took
-    4.2 s on 1 thread and 11.0 s on 2, a restored prefix's suffix 0.2 s and 1.6-2.9 s."""
+    4.2 s on 1 thread and 11.0 s on 2, a restored prefix's suffix 0.2 s and 1.6-2.9 s.
+
+    ``own_load``: the share of the load average that this generator's own recent calls make up
+    (OwnLoad). Without it, an analyst explaining one item after another on a quiet machine kept
+    the machine "busy" with the previous explanation and got one thread: 2.4 s to the first
+    token of a chain explanation instead of 1.4 s (bench_reasoning --only prefix, 2 cores)."""
     import os
 
     import psutil
@@ -70,7 +76,27 @@ def batch_threads(generation_threads: int = 1) -> int:
         load = os.getloadavg()[0]
     except OSError:  # not available on this platform: assume quiet
         load = 0.0
+    load = max(0.0, load - own_load)
     return max(generation_threads, min(cores, int(cores - load + 0.5)))
+
+
+class OwnLoad:
+    """What this generator's own calls add to the 1-minute load average: each call's busy
+    thread-seconds, decayed the way the kernel decays the load average (e^(-age/60 s))."""
+
+    WINDOW_S = 60.0
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self._calls: collections.deque[tuple[float, float]] = collections.deque(maxlen=256)
+
+    def record(self, busy_thread_s: float) -> None:
+        self._calls.append((self._clock(), max(0.0, busy_thread_s)))
+
+    def __call__(self) -> float:
+        now = self._clock()
+        return sum(busy / self.WINDOW_S * math.exp(-(now - ended) / self.WINDOW_S)
+                   for ended, busy in self._calls if now - ended < 5 * self.WINDOW_S)
 
 
 class LlamaGenerator:
@@ -80,6 +106,7 @@ class LlamaGenerator:
 
         self.threads = n_threads or default_threads()
         self.fixed_batch_threads = n_threads_batch  # 0: chosen per call from the free cores
+        self.own_load = OwnLoad()
         self.batch_threads = n_threads_batch or batch_threads(self.threads)
         self.path = Path(path)
         self._llm = Llama(model_path=str(self.path), n_ctx=n_ctx, n_threads=self.threads,
@@ -116,7 +143,7 @@ class LlamaGenerator:
                   "stream": True}
         if response_format is not None:
             kwargs["response_format"] = response_format
-        wanted = self.fixed_batch_threads or batch_threads(self.threads)
+        wanted = self.fixed_batch_threads or batch_threads(self.threads, self.own_load())
         if wanted != self.batch_threads:
             self._llm._ctx.set_n_threads(self.threads, wanted)
             self.batch_threads = wanted
@@ -147,6 +174,9 @@ class LlamaGenerator:
         finally:
             if abort is not None:
                 abort.disarm()
+        total_s = time.perf_counter() - started
+        prompt_s = first_ms / 1000 if pieces else total_s
+        self.own_load.record(prompt_s * wanted + (total_s - prompt_s) * self.threads)
         text = "".join(pieces)
         # llama-cpp-python streams one chunk per token and keeps prompt + completion in its
         # context, so this matches the `usage` block of a non-streamed call exactly.

@@ -106,3 +106,26 @@ def test_a_restored_prompt_prefix_gives_the_same_answer_as_a_full_evaluation(man
     assert first.text == saved.text == again.text and again.prompt_tokens == first.prompt_tokens
     other = model.chat([*fixed, {"role": "user", "content": "Headline: $GAMA wins a contract."}], max_tokens=8)
     assert other.completion_tokens >= 1 and model.prefixes.restores == restores + 1  # still in context
+
+
+def test_prompt_threads_do_not_count_the_generators_own_recent_work_as_busy(monkeypatch) -> None:
+    import os
+
+    import psutil
+
+    from engine.generation.llama_backend import OwnLoad, batch_threads
+
+    monkeypatch.setattr(psutil, "cpu_count", lambda logical=True: 2)
+    now = [1000.0]
+    own = OwnLoad(clock=lambda: now[0])
+    # A quiet machine whose only load is this generator's last explanations (50 thread-seconds).
+    own.record(50.0)
+    monkeypatch.setattr(os, "getloadavg", lambda: (own(), 0.0, 0.0))
+    assert 0.8 < own() < 0.85
+    assert batch_threads(1) == 1  # the load alone reads as a core in use
+    assert batch_threads(1, own()) == 2  # it is our own: both cores are free
+    # Other jobs holding both cores still get one thread, whatever we did before.
+    monkeypatch.setattr(os, "getloadavg", lambda: (own() + 2.0, 0.0, 0.0))
+    assert batch_threads(1, own()) == 1
+    now[0] += 600  # long ago: nothing of ours is left in the load average
+    assert own() == 0.0
