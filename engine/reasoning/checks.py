@@ -29,7 +29,7 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Iterable, Mapping, Sequence
 
-from engine.reasoning.schema import CITED_PATTERN, INSUFFICIENT_PREFIX
+from engine.reasoning.schema import CITED_PATTERN, INSUFFICIENT_PREFIX, MAX_ENTITY_CHARS
 
 DIRECTION_WORDS = ("BUY", "HOLD", "SELL")
 _OPPOSITE = {"BUY": "bearish", "SELL": "bullish"}
@@ -44,7 +44,9 @@ _WORD_VALUES = {w: i for i, w in enumerate(
     "first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "sixth": 6, "seventh": 7, "eighth": 8,
     "ninth": 9, "tenth": 10, "half": 2, "quarter": 4, "double": 2, "doubles": 2, "doubled": 2, "triple": 3,
     "hundred": 100, "thousand": 1000, "million": 1e6, "billion": 1e9, "dozen": 12}
-_TOKEN = re.compile(r"\$?[A-Za-z][A-Za-z0-9&'\u2019.\-]*")
+# Letters of any script: an ASCII-only class cut "Skellefteå" to "Skellefte", which then matched
+# nothing in the evidence (and decoding offered the cut word, so the model wrote "Skellefteam").
+_TOKEN = re.compile(r"\$?[^\W\d_][\w&'\u2019.\-]*")
 # Capitalised words the answer format itself uses, and generic finance acronyms that name no one.
 _OWN_WORDS = {"buy", "hold", "sell", "bullish", "bearish", "neutral", "insufficient", "template", "evidence",
               "rationale", "signal", "note", "key", "facts", "sentiment", "market", "context", "impact",
@@ -308,15 +310,44 @@ def candidate_entities(texts: Iterable[str], assets: Iterable[str] = ()) -> list
                 current.append(token)
                 continue
             if current:
-                spans.append(" ".join(current))
+                span = " ".join(current)
+                # A title-case headline ("Thai Minister Sorry For Saying Tourists …") is one long run
+                # of capitals: no entity is that long (J6 refuses it), so offer its words instead.
+                spans += [span] if len(span) <= MAX_ENTITY_CHARS else current
             current = [token] if token else []
         names += spans
     seen: list[str] = []
     for name in names:
         name = name.lstrip("$")
-        if name and name.casefold() not in {s.casefold() for s in seen}:
+        if name and len(name) <= MAX_ENTITY_CHARS and name.casefold() not in {s.casefold() for s in seen}:
             seen.append(name)
     return seen
+
+
+# Words a sentence may open with that name no one. Decoding lets free text write a capital letter
+# only inside one of these or a word the evidence itself capitalises (see capital_words).
+SENTENCE_OPENERS = (
+    "The", "A", "An", "This", "That", "These", "Those", "It", "Its", "They", "Their", "There", "We", "If", "As",
+    "With", "Without", "While", "But", "However", "And", "Also", "So", "Both", "No", "Not", "Any", "Some", "More",
+    "Less", "Most", "Higher", "Lower", "Strong", "Weak", "Stronger", "Weaker", "Positive", "Negative", "Mixed",
+    "Limited", "Little", "Likely", "Moderate", "Low", "High", "Further", "Shares", "Investors", "Analysts",
+    "Sales", "Revenue", "Profit", "Earnings", "Demand", "Costs", "Prices", "Growth", "Risk", "Markets", "Market",
+    "Related", "Similar", "Earlier", "Past", "Previous", "Both", "Near", "Short", "Long", "Over", "In", "On",
+    "At", "For", "From", "After", "Before", "Until", "Since", "Given", "Despite", "Key", "Bullish", "Bearish",
+    "Neutral", "BUY", "HOLD", "SELL", "Insufficient")
+
+
+def capital_words(texts: Iterable[str], assets: Iterable[str] = ()) -> list[str]:
+    """The capitalised words decoding lets free text write: the linked assets, every word the
+    evidence writes with a capital, and SENTENCE_OPENERS. A small model otherwise copies names
+    from the prompt's worked examples ("QLTX" became "QLX", "QL" in answers about other firms)."""
+    words: list[str] = [a.lstrip("$") for a in assets if a]
+    for text in texts:
+        for match in _TOKEN.finditer(_CITED_IN_TEXT.sub(" ", text)):
+            word = _clean_token(match.group(0)).lstrip("$")
+            if word[:1].isupper():
+                words.append(word)
+    return [w for w in dict.fromkeys([*words, *SENTENCE_OPENERS]) if w and len(w) <= MAX_ENTITY_CHARS]
 
 
 def number_strings(texts: Iterable[str]) -> list[str]:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Sequence
 
 from engine.reasoning.guardrails import CLOSE, OPEN, new_nonce, sanitize_untrusted, wrap_untrusted
+from engine.reasoning.schema import CHAIN_DERIVED
 from engine.types import Signal
 from engine.validation import MAX_TICKERS
 
@@ -29,9 +31,10 @@ SYSTEM = (
     "you cite; never add facts from memory."
 )
 CHAIN_INSTRUCTION = (
-    "Before that, reason in five short steps inside chain: key_facts, sentiment, market_context "
-    "(what the related items add), impact (likely price effect), conclusion (the call and why, starting "
-    "with BUY:, HOLD: or SELL:, the same call as direction)."
+    "Before that, reason in five short steps inside chain: key_facts, sentiment (starting with Bullish, "
+    "Bearish or Neutral), market_context (what the related items add), impact (likely price effect), "
+    "conclusion (the call and why, starting with BUY:, HOLD: or SELL:). The sentiment and direction of "
+    "the answer are taken from those two steps, so do not write them again."
 )
 
 
@@ -87,7 +90,9 @@ def _examples(nonce: str, chain: bool) -> list[dict]:
             "Related items on record (cite them by the id in brackets):",
             wrap_untrusted([sanitize_untrusted(ex["context"], CONTEXT_CHARS)], nonce),
             _TASK_CHAIN if chain else _TASK])
-        answer = ({"chain": ex["chain"]} | ex["answer"]) if chain else ex["answer"]
+        # In chain mode sentiment and direction are stated by the steps only (schema.CHAIN_DERIVED).
+        answer = ({"chain": ex["chain"]} | {k: v for k, v in ex["answer"].items() if k not in CHAIN_DERIVED}
+                  if chain else ex["answer"])
         messages += [{"role": "user", "content": user}, {"role": "assistant", "content": json.dumps(answer)}]
     return messages
 
@@ -162,12 +167,29 @@ RETRY_NOTES = {
 }
 
 
-def retry_messages(messages: list[dict], failed: Sequence[str]) -> list[dict]:
+def retry_messages(messages: list[dict], failed: Sequence[str], avoid: Sequence[str] = ()) -> list[dict]:
     """The same conversation with the rules the refused answer broke added to the last message
-    (the fixed prefix before it is unchanged, so its evaluated state is reused)."""
+    (the fixed prefix before it is unchanged, so its evaluated state is reused).
+
+    ``avoid``: names and numbers the refused answer wrote that occur in no text the prompt showed
+    (see :func:`unsupported_words`), so repeating them cannot smuggle untrusted text out of its
+    delimiters; a small model follows "do not write Harbor Bank" better than the rule alone."""
     notes = [RETRY_NOTES[name] for name in dict.fromkeys(failed) if name in RETRY_NOTES]
+    if avoid:
+        notes.append("do not write " + ", ".join(dict.fromkeys(avoid)))
     if not notes:
         return messages
     last = dict(messages[-1])
     last["content"] = f"{last['content']}\nYour previous answer was refused. This time: {'; '.join(notes)}."
     return [*messages[:-1], last]
+
+
+_PLAIN_WORD = re.compile(r"\$?[A-Za-z0-9][A-Za-z0-9&.,%\- ]{0,23}")
+
+
+def unsupported_words(words: Sequence[str], shown: Sequence[str], limit: int = 4) -> list[str]:
+    """Of the names/numbers a refused answer invented, those safe to quote back in a retry: short,
+    plain words that occur in none of the texts the prompt showed (so none is untrusted input)."""
+    folded = [t.casefold() for t in shown]
+    out = [w for w in dict.fromkeys(words) if _PLAIN_WORD.fullmatch(w) and not any(w.casefold() in t for t in folded)]
+    return out[:limit]

@@ -27,13 +27,14 @@ from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_expo
 from engine.reasoning.audit import write_audit
 from engine.reasoning.breaker import CircuitBreaker
 from engine.reasoning.chain import EventClass, template_result
-from engine.reasoning.checks import Evidence, candidate_entities, check_explanation, number_strings
+from engine.reasoning.checks import (Evidence, candidate_entities, capital_words, check_explanation,
+                                     number_strings)
 from engine.reasoning.guardrails import check_prompt
 from engine.reasoning.lanes import LaneGate, SlowLane
 from engine.models.spec import model_source
 from engine.reasoning.lookup import (CitedSource, StoredExplanation, cited_source, describe_fallback, signal_event,
                                     stored_explanation)
-from engine.reasoning.prompts import SESSION_NONCE, build_prompt, retry_messages, source_line
+from engine.reasoning.prompts import SESSION_NONCE, build_prompt, retry_messages, source_line, unsupported_words
 from engine.reasoning.rag.index import RagIndex, Retrieved
 from engine.reasoning.schema import InvalidOutput, check_result, decoding_schema, parse_output
 from engine.reasoning.settings import ReasoningSettings, load_reasoning_settings
@@ -133,8 +134,9 @@ class ReasoningService:
         texts = [signal.text, *(r.text for r in retrieved)]
         # Decoding may name only what the evidence holds; the checks below still judge the answer.
         schema = decoding_schema(ids, chain=chain, entities=candidate_entities(texts, signal.entities),
-                                 numbers=number_strings(texts))
+                                 numbers=number_strings(texts), capitals=capital_words(texts, signal.entities))
         run = _Run(evidence)
+        run.shown_texts = [*texts, *signal.entities]
         if retrieval_error:
             run.errors.append(f"retrieval failed: {retrieval_error}")
 
@@ -257,17 +259,21 @@ class ReasoningService:
                 with attempt:
                     number = attempt.retry_state.attempt_number
                     temperature = s.temperature if number == 1 else max(s.temperature, RETRY_TEMPERATURE)
-                    messages = prompt.messages if number == 1 else retry_messages(prompt.messages, run.failed)
+                    messages = (prompt.messages if number == 1 else
+                                retry_messages(prompt.messages, run.failed, run.avoid))
                     try:
                         text = self._generate(run, model, messages, schema, max_tokens, temperature,
                                               on_token, on_text, should_stop)
                         if number > 1:
                             run.raw[-1]["retry_rules"] = list(run.failed)  # what the retry was reminded of
+                            run.raw[-1]["retry_avoid"] = list(run.avoid)
                         run.result = parse_output(text, ids, chain=chain, schema=schema)
                         report = check_explanation(*run.result, run.evidence)
                         run.raw[-1]["checks"] = [c.to_dict() for c in report.checks]
                         if not report.ok:
                             run.failed = [c.name for c in report.failures]
+                            run.avoid = unsupported_words([*report.invented_entities, *report.invented_numbers],
+                                                          run.shown_texts)
                             raise CheckFailed(f"checks: {report.summary()}")
                     except (LlmTimeout, Cancelled):
                         raise
@@ -371,6 +377,8 @@ class _Run:
     def __init__(self, evidence: Evidence) -> None:
         self.evidence = evidence
         self.failed: list[str] = []  # what the last refused attempt broke (check names, or "schema")
+        self.avoid: list[str] = []  # what it invented, quoted back to the retry (prompts.unsupported_words)
+        self.shown_texts: list[str] = []  # every untrusted text the prompt showed
         self.status = "fallback_error"
         self.fallback = True
         self.result: tuple[dict, list[dict]] | None = None

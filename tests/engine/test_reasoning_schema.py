@@ -31,7 +31,10 @@ GOOD = {"sentiment": "bullish", "entities": ["AAPL"], "events": ["earnings beat"
         "magnitude": "medium", "rationale": "Earnings beat and a dividend raise (signal:3).",
         "cited": ["signal:3"], "direction": "BUY", "confidence": 0.75}
 CHAIN = {s: f"Step {s} says something useful." for s, _ in CHAIN_STEPS} | {
+    "sentiment": "Bullish for AAPL: the beat and the dividend.",
     "conclusion": "BUY: the step conclusion says something useful."}
+# In chain mode the steps state sentiment and call; the answer does not repeat them.
+CHAIN_GOOD = {"chain": CHAIN} | {k: v for k, v in GOOD.items() if k not in ("sentiment", "direction")}
 
 
 def _signal(label: str = "bullish", confidence: float = 0.9, entities=("AAPL",), sid: int | None = 5) -> Signal:
@@ -45,8 +48,41 @@ def test_a_good_answer_parses_into_j6() -> None:
     signal, steps = parse_output(json.dumps(GOOD), IDS, chain=False)
     assert not list(Draft202012Validator(J6_SCHEMA).iter_errors(signal))
     assert signal["direction"] == "BUY" and steps == []
-    signal, steps = parse_output(json.dumps({"chain": CHAIN} | GOOD), IDS, chain=True)
+    signal, steps = parse_output(json.dumps(CHAIN_GOOD), IDS, chain=True)
     assert [s["step"] for s in steps] == [s for s, _ in CHAIN_STEPS] and signal["cited"] == ["signal:3"]
+    assert (signal["sentiment"], signal["direction"]) == ("bullish", "BUY")  # taken from the steps
+    with pytest.raises(InvalidOutput, match="Additional properties"):  # stated once, not twice
+        parse_output(json.dumps(CHAIN_GOOD | {"direction": "BUY"}), IDS, chain=True)
+
+
+@pytest.mark.parametrize("opening, call, allowed", [
+    ("Bullish", "BUY", True), ("Bullish", "HOLD", True), ("Bullish", "SELL", False),
+    ("Bearish", "SELL", True), ("Bearish", "HOLD", True), ("Bearish", "BUY", False),
+    ("Neutral", "HOLD", True), ("Neutral", "BUY", False), ("Neutral", "SELL", False),
+    ("Positive", "BUY", False),
+])
+def test_a_chain_cannot_conclude_against_its_own_sentiment(opening: str, call: str, allowed: bool) -> None:
+    chain = CHAIN | {"sentiment": f"{opening} for AAPL: the beat and the dividend.",
+                     "conclusion": f"{call}: the step conclusion says something useful."}
+    raw = json.dumps(CHAIN_GOOD | {"chain": chain})
+    if allowed:
+        signal, _ = parse_output(raw, IDS, chain=True)
+        assert (signal["sentiment"], signal["direction"]) == (opening.casefold(), call)
+    else:
+        with pytest.raises(InvalidOutput, match="schema: chain"):
+            parse_output(raw, IDS, chain=True)
+
+
+@pytest.mark.parametrize("sentiment, direction, allowed", [
+    ("bullish", "BUY", True), ("bullish", "SELL", False), ("bearish", "BUY", False), ("bearish", "HOLD", True),
+    ("neutral", "HOLD", True), ("neutral", "SELL", False)])
+def test_a_plain_answer_cannot_call_against_its_sentiment(sentiment: str, direction: str, allowed: bool) -> None:
+    raw = json.dumps(GOOD | {"sentiment": sentiment, "direction": direction})
+    if allowed:
+        assert parse_output(raw, IDS, chain=False)[0]["direction"] == direction
+    else:
+        with pytest.raises(InvalidOutput, match="direction"):
+            parse_output(raw, IDS, chain=False)
 
 
 @pytest.mark.parametrize("change, rule", [
@@ -81,8 +117,9 @@ def test_nothing_retrieved_means_hold_insufficient_data_and_no_citations() -> No
     with pytest.raises(InvalidOutput, match="rationale"):
         parse_output(json.dumps(answer | {"direction": "HOLD", "rationale": "Looks great, all good."}), [],
                      chain=False)
-    schema = decoding_schema([], chain=False)["properties"]
-    assert schema["direction"] == {"enum": ["HOLD"]} and schema["cited"] == {"const": []}
+    for variant in decoding_schema([], chain=False)["anyOf"]:
+        props = variant["properties"]
+        assert props["direction"] == {"enum": ["HOLD"]} and props["cited"] == {"const": []}
 
 
 def test_duplicates_are_merged_before_validation() -> None:
@@ -103,10 +140,11 @@ def test_decoding_schema_only_offers_retrieved_ids_and_grid_confidences() -> Non
 def test_llama_cpp_turns_the_decoding_schema_into_a_grammar() -> None:
     from llama_cpp.llama_grammar import LlamaGrammar, json_schema_to_gbnf
 
-    narrowed = {"entities": ["Apple", "AAPL"], "numbers": ["2", "1.1", "870,000"]}
+    narrowed = {"entities": ["Apple", "AAPL"], "numbers": ["2", "1.1", "870,000"],
+                "capitals": ["Apple", "AAPL", "An", "And", "O'Neil", "Tim"]}
     for ids, chain, narrow in (([], False, {}), (IDS, True, {}), (IDS, True, narrowed), ([], True, narrowed)):
         gbnf = json_schema_to_gbnf(json.dumps(decoding_schema(ids, chain=chain, **narrow)))
-        assert '"\\"BUY\\""' in gbnf or ids == []
+        assert ('"\\"BUY\\""' in gbnf if not chain else '"BU"' in gbnf) or ids == []
         LlamaGrammar.from_string(gbnf, verbose=False)  # raises on a grammar llama.cpp cannot read
 
 
@@ -118,9 +156,22 @@ def test_narrowed_decoding_offers_only_the_evidence_names_and_digits() -> None:
     rationale = re.compile(props["rationale"]["pattern"])
     assert rationale.match("Recall of 2 million cars, 1.1 in Japan.")
     assert not rationale.match("Recall of 30 million cars over 2 years.")  # 30 is not in the evidence
-    conclusion = re.compile(props["chain"]["properties"]["conclusion"]["pattern"])
+    assert rationale.match("Costly: 2 million cars.") and not rationale.match("As signal:7 said.")  # no other ids
+    bearish = props["chain"]["anyOf"][1]["properties"]
+    conclusion = re.compile(bearish["conclusion"]["pattern"])
     assert conclusion.match("SELL: the recall is costly.") and not conclusion.match("The recall is costly.")
-    assert decoding_schema([], chain=False, entities=[], numbers=[])["properties"]["entities"] == {"const": []}
+    assert not conclusion.match("BUY: the recall is costly.")  # the bearish variant
+    assert re.compile(bearish["sentiment"]["pattern"]).match("Bearish for Apple: a costly recall.")
+    assert all(v["properties"]["entities"] == {"const": []}
+               for v in decoding_schema([], chain=False, entities=[], numbers=[])["anyOf"])
+    # Capital letters only inside the evidence's capitalised words and the sentence openers given.
+    props = decoding_schema(IDS, chain=True, entities=["Apple"], numbers=["2"],
+                            capitals=["Apple", "AAPL", "The", "Tim", "O'Neil"])["properties"]
+    rationale = re.compile(props["rationale"]["pattern"])
+    assert rationale.match("The recall hits Apple and AAPL holders; Tim O'Neil spoke.")
+    assert not rationale.match("The recall hits QLTX holders.")  # a name from the worked examples
+    assert not rationale.match("The recall hits Ap holders.")  # a word is offered whole or not at all
+    assert rationale.match("the recall hits apple holders.")  # lower case stays free
     # with nothing retrieved there is no market context to write
     assert decoding_schema([], chain=True)["properties"]["chain"]["properties"]["market_context"] == {
         "const": "Insufficient data: no related items on record."}
