@@ -332,7 +332,7 @@ SENTENCE_OPENERS = (
     "Less", "Most", "Higher", "Lower", "Strong", "Weak", "Stronger", "Weaker", "Positive", "Negative", "Mixed",
     "Limited", "Little", "Likely", "Moderate", "Low", "High", "Further", "Shares", "Investors", "Analysts",
     "Sales", "Revenue", "Profit", "Earnings", "Demand", "Costs", "Prices", "Growth", "Risk", "Markets", "Market",
-    "Related", "Similar", "Earlier", "Past", "Previous", "Both", "Near", "Short", "Long", "Over", "In", "On",
+    "Related", "Similar", "Earlier", "Past", "Previous", "Near", "Short", "Long", "Over", "In", "On",
     "At", "For", "From", "After", "Before", "Until", "Since", "Given", "Despite", "Key", "Bullish", "Bearish",
     "Neutral", "BUY", "HOLD", "SELL", "Insufficient")
 
