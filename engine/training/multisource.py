@@ -184,7 +184,10 @@ def parse_args(argv=None):
     p.add_argument("--news-repeat", type=int, default=d.news_repeat)
     p.add_argument("--seed", type=int, default=d.seed)
     p.add_argument("--max-steps", type=int, default=0, help=argparse.SUPPRESS)
-    p.add_argument("--artifact", default=None, help="shipped model dir (default resources/models/<id>-1.1.0)")
+    p.add_argument("--artifact", default=None, help="shipped model dir (default resources/models/finsent-minilm-l6-news)")
+    p.add_argument("--version", default=None,
+                   help="version to build (default the shipped one's); a new version replaces the shipped files "
+                        "only if it wins on the dev splits (engine.training.ms_build.replaces_shipped)")
     return p.parse_args(argv)
 
 

@@ -125,3 +125,23 @@ def test_both_versions_selectable_and_default_follows_supersedes(tmp_path: Path)
     assert manager.active("sentiment").id == (NEW if supersedes == OLD else OLD), manager.explain("sentiment")
     assert manager.switch("sentiment", OLD).id == OLD  # the earlier version stays selectable by name
     assert manager.switch("sentiment", NEW).id == NEW
+
+
+def test_a_new_version_replaces_the_shipped_one_only_when_it_wins_on_dev() -> None:
+    from engine.training.ms_build import REPLACE_MARGIN, rebuild_command, replaces_shipped
+
+    shipped = {"mean_weighted_f1": 0.85, "tfns": {"weighted_f1": 0.87}, "news": {"weighted_f1": 0.83}}
+
+    def dev(tfns: float, news: float) -> dict:
+        return {"mean_weighted_f1": round((tfns + news) / 2, 4), "tfns": {"weighted_f1": tfns},
+                "news": {"weighted_f1": news}}
+
+    assert replaces_shipped(dev(0.87, 0.85), shipped)[0]  # +0.01 mean, no source lower
+    within_noise = dev(0.87, 0.83 + REPLACE_MARGIN)  # +0.0025 mean: one seed's noise, not a win
+    verdict, reason = replaces_shipped(within_noise, shipped)
+    assert not verdict and "not above" in reason
+    verdict, reason = replaces_shipped(dev(0.855, 0.87), shipped)  # +0.0125 mean, but TFNS -0.015
+    assert not verdict and reason.startswith("tfns")
+    # The command recorded in the manifest rebuilds exactly the settings that differ from the defaults.
+    cmd = rebuild_command({"epochs": 5, "lr": 1e-4, "max_length": 64, "news_repeat": 2, "seed": 42}, "1.2.0")
+    assert "train --out build/finsent-ms --epochs 5 &&" in cmd and cmd.endswith("--version 1.2.0")
