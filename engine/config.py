@@ -40,7 +40,7 @@ class Config:
     generation_latency_budget_ms: float = 150.0  # per token
     fallback_after_calls: int = 20  # p95 over budget for this many calls -> lighter model
     model_idle_unload_s: float = 900.0
-    intra_op_threads: int = 0  # 0 = let the runtime choose (physical cores)
+    intra_op_threads: int = 0  # 0 = engine.hardware.inference_threads(): physical cores, within the CPUs usable
     llm_threads: int = 0  # 0 = half the physical cores, so scoring keeps the rest
     llm_batch_threads: int = 0  # prompt evaluation; 0 = every core that is free at the time of the call
     embedding_threads: int = 1  # one thread: single-query RAG 2.3 ms vs 10 ms with two (bench)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import platform
 import shutil
@@ -46,6 +47,51 @@ def detect_accelerators() -> tuple[str, ...]:
     except ImportError:
         pass
     return tuple(dict.fromkeys(found))
+
+
+def cgroup_cpu_quota(root: Path = Path("/sys/fs/cgroup")) -> float | None:
+    """The CPU quota of this process's container in CPUs (``docker --cpus=2`` gives 2.0), or None."""
+    try:  # cgroup v2: "max 100000" (no limit) or "200000 100000"
+        quota, period = (root / "cpu.max").read_text().split()[:2]
+        return None if quota == "max" else int(quota) / int(period)
+    except (OSError, ValueError):
+        pass
+    try:  # cgroup v1: a quota of -1 means no limit
+        quota_us = int((root / "cpu" / "cpu.cfs_quota_us").read_text())
+        period_us = int((root / "cpu" / "cpu.cfs_period_us").read_text())
+        return quota_us / period_us if quota_us > 0 and period_us > 0 else None
+    except (OSError, ValueError):
+        return None
+
+
+def usable_cpus(cgroup_root: Path = Path("/sys/fs/cgroup")) -> int:
+    """CPUs this process may really use: its affinity set, cut to a container's CPU quota."""
+    try:
+        n = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        n = os.cpu_count() or 1
+    quota = cgroup_cpu_quota(cgroup_root)
+    if quota:
+        n = min(n, math.ceil(quota))
+    return max(1, n)
+
+
+def inference_threads(configured: int = 0, physical: int | None = None, usable: int | None = None) -> int:
+    """Intra-op threads for the scoring models when the config leaves it at 0.
+
+    onnxruntime's own choice is one thread per *physical* core of the host, which goes wrong on
+    the two machine kinds analysts' desks often are: a 2-vCPU virtual machine whose vCPUs are one
+    core's two hyperthreads (the runtime picks 1 thread: half the throughput), and a container
+    limited to 2 CPUs on a large server (it picks the host's core count: dozens of threads
+    time-sliced on 2 CPUs). bench/bench_sentiment_ops.py measures both effects.
+    """
+    if configured > 0:
+        return configured
+    usable = usable or usable_cpus()
+    physical = physical or psutil.cpu_count(logical=False) or usable
+    if physical >= 2:
+        return min(physical, usable)  # as the runtime, but never more than the process may use
+    return usable  # one physical core: its hyperthreads are all there is
 
 
 def classify_tier(logical_cores: int, ram_total_gb: float, accelerators: tuple[str, ...]) -> tuple[str, str]:

@@ -48,6 +48,7 @@ from engine.desklearn.repository import AuditEntry, DeskRepository, DeskVersion
 from engine.desklearn.sets import GuardSet, fingerprint, load_guard, load_reference
 from engine.desklearn.train import GATE_C, HEAD_CS, INNER_FOLDS, SEED, fit_recipe
 from engine.embeddings.onnx_embedder import DEFAULT_EMBEDDING_MODEL, OnnxEmbedder
+from engine.hardware import inference_threads
 from engine.manifest import load_verified, write_manifest
 from engine.sentiment.base import LABELS
 from engine.sentiment.desk_backend import HEAD_FILE
@@ -239,7 +240,7 @@ class DeskLearning:
 
     def _source(self, base_id: str) -> FeatureSource:
         """Own copies of the base model and encoder with the scoring threads: batches of thousands."""
-        threads = self.engine.config.intra_op_threads
+        threads = inference_threads(self.engine.config.intra_op_threads)
         base = self.models.spec(base_id)
         embed = self.models.spec(DEFAULT_EMBEDDING_MODEL)
         if not embed.present:

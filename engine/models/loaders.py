@@ -7,6 +7,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from engine.config import Config
+from engine.hardware import inference_threads
 from engine.manifest import ModelManifest
 from engine.models.registry import verify_spec_files
 from engine.models.spec import ModelSpec
@@ -37,7 +38,7 @@ def _manifest_for(spec: ModelSpec) -> ModelManifest:
 def load_model(spec: ModelSpec, config: Config) -> Any:
     """Verify (sha256), construct and warm up; raises on any failure."""
     verify_spec_files(spec)
-    threads = config.intra_op_threads
+    threads = inference_threads(config.intra_op_threads)
     if spec.task == "sentiment":
         if spec.backend == "lexicon":
             from engine.sentiment.lexicon import LexiconSentimentBackend
