@@ -141,8 +141,31 @@ def build_artifact(args) -> None:
         {"candidate": version, "shipped": shipped["version"], "replaces": verdict, "reason": reason,
          "margin": REPLACE_MARGIN, "source_tolerance": REPLACE_SOURCE_TOLERANCE}, indent=2))
     if verdict:
+        fields = {k: v for k, v in manifest.items() if k not in ("files", "size_bytes")}
+        fields["replaces_version"] = replaced_record(shipped, reason)
+        from engine.manifest import write_manifest
+        from engine.training.ms_card import render_card
+
+        manifest = write_manifest(staging, fields)
+        (staging / "MODEL_CARD.md").write_text(render_card(manifest), encoding="utf-8")
         shutil.rmtree(target)
         shutil.copytree(staging, target)
+
+
+def replaced_record(shipped: dict, reason: str) -> dict:
+    """What the replaced version was, kept in its successor's manifest: its files are gone, its figures stay."""
+    dev = shipped["metrics"]["dev"]["int8"]
+    record = {"version": shipped["version"], "reason": reason,
+              "dev_int8_weighted_f1": {"mean": dev["mean_weighted_f1"],
+                                       **{n: r["weighted_f1"] for n, r in dev.items() if isinstance(r, dict)}},
+              "train_config": shipped["provenance"]["train_config"],
+              "sha256_model_onnx": shipped.get("unpacked", {}).get("model.onnx", {}).get("sha256")}
+    through = shipped["metrics"].get("through_score", {}).get("models", {}).get(NEW_MODEL_ID)
+    if through:
+        record["through_score"] = {k: {f: v[f] for f in ("n", "weighted_f1", "macro_f1", "ece_raw", "ece_calibrated")
+                                       if f in v}
+                                   for k, v in through.items() if isinstance(v, dict)}
+    return record
 
 
 def rebuild_command(cfg: dict, version: str) -> str:

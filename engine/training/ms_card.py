@@ -1,4 +1,4 @@
-"""MODEL_CARD.md for finsent-minilm-l6-news (1.1.0), rendered from its manifest alone."""
+"""MODEL_CARD.md for finsent-minilm-l6-news (1.1.0 and later), rendered from its manifest alone."""
 
 from __future__ import annotations
 
@@ -31,9 +31,14 @@ def _figures_table(result: dict) -> list[str]:
             rep = result["models"][m].get(key)
             cells.append("–" if rep is None else
                          f"{rep['weighted_f1']:.4f} / {rep['macro_f1']:.4f} / {rep['ece_raw']:.4f} → "
-                         f"{rep.get('ece_calibrated', float('nan')):.4f} (n={rep['n']})")
+                         f"{rep.get('ece_calibrated', float('nan')):.4f}{_floor(rep)} (n={rep['n']})")
         lines.append(f"| {title} | " + " | ".join(cells) + " |")
     return lines
+
+
+def _floor(rep: dict) -> str:
+    floor = rep.get("ece_noise_floor")
+    return f" [floor {floor[0]:.3f}–{floor[1]:.3f}]" if floor else ""
 
 
 def _confusions(result: dict, model: str) -> list[str]:
@@ -50,6 +55,26 @@ def _confusions(result: dict, model: str) -> list[str]:
     return lines
 
 
+def _replaced_lines(rep: dict | None) -> list[str]:
+    if not rep:
+        return []
+    dev = rep["dev_int8_weighted_f1"]
+    lines = ["", f"Replaces `{m_id}` {rep['version']} of the same id (its files are gone; stored signals keep "
+             f"\"{rep['version']}\"). Rule, dev splits only, fixed before this version's figures existed: "
+             f"{rep['reason']}. {rep['version']} on dev (int8): mean {dev['mean']:.4f}, "
+             + ", ".join(f"{k} {v:.4f}" for k, v in dev.items() if k != "mean") + "."]
+    through = rep.get("through_score")
+    if through:
+        lines[-1] += (f" {rep['version']} through `signaldesk score` (reporting sets): "
+                      + ", ".join(f"{title.split(' (')[0]} {through[key]['weighted_f1']:.4f} / ECE "
+                                  f"{through[key].get('ece_calibrated', float('nan')):.4f}"
+                                  for key, title in _SETS if key.startswith("report") and key in through) + ".")
+    return lines
+
+
+m_id = "finsent-minilm-l6-news"
+
+
 def render_card(m: dict[str, Any]) -> str:
     prov = m["provenance"]
     q = m["quantization"]
@@ -62,6 +87,7 @@ def render_card(m: dict[str, Any]) -> str:
              f"Default: {'yes, it supersedes 1.0.0' if m.get('supersedes') else 'no, it serves only when chosen by name'} "
              "(rule, on the dev splits only: a higher mean dev weighted F1 across the three sources and no source "
              "more than 0.01 lower than 1.0.0).",
+             *_replaced_lines(m.get("replaces_version")),
              "", "## Training data and licences", "",
              "| dataset | licence | used as |", "| --- | --- | --- |"]
     lines += [f"| {d['name']} ({d['source']}) | {d['licence']} | {d['used']} |" for d in prov["datasets"]]
@@ -96,7 +122,9 @@ def render_card(m: dict[str, Any]) -> str:
         lines += ["", "## Results through `signaldesk score`", "",
                   f"Measured with `{result['command']}`: both versions, every set scored by the product command. "
                   "ECE: 15 equal-width bins of top-label confidence; calibrated = each version's shipped "
-                  "calibrator applied to its probabilities.", ""]
+                  "calibrator applied to its probabilities; [floor a–b] = mean and 95th percentile of the ECE a "
+                  "perfectly calibrated model with the same calibrated confidences would show on that many rows "
+                  "(a measured ECE inside it cannot be told from perfect calibration).", ""]
         lines += _figures_table(result)
         lines += ["", "### Confusion matrices (this version)", ""] + _confusions(result, m["id"])
     if cal:
