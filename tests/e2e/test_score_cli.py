@@ -11,6 +11,9 @@ from pathlib import Path
 
 from tests.conftest import REPO_ROOT
 
+NEWS_VERSION = json.loads((REPO_ROOT / "resources" / "models" / "finsent-minilm-l6-news" / "manifest.json")
+                          .read_text(encoding="utf-8"))["version"]
+
 SCORE_COLUMNS = ["label", "p_bearish", "p_bullish", "p_neutral", "confidence", "model", "tickers", "event", "impact"]
 
 
@@ -45,7 +48,7 @@ def test_csv_round_trip_with_a_bad_row(tmp_path: Path) -> None:
         probs = [float(r["p_bearish"]), float(r["p_bullish"]), float(r["p_neutral"])]
         assert abs(sum(probs) - 1.0) < 1e-3
         assert float(r["confidence"]) == max(probs)
-        assert r["model"] == "finsent-minilm-l6-news@1.1.0"  # the default since 1.1.0 superseded 1.0.0
+        assert r["model"] == f"finsent-minilm-l6-news@{NEWS_VERSION}"  # the default: it superseded 1.0.0
     # Companies by name and by bare ticker (XYZ is Block's symbol), as the live desk links them; event classes too.
     assert [json.loads(r["tickers"]) for r in rows] == [["AAPL"], ["XYZ"], []]
     assert rows[0]["event"].startswith("earnings/") and rows[1]["event"] == "corporate/management"
