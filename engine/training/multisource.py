@@ -1,6 +1,6 @@
 """Fine-tune all-MiniLM-L6-v2 on TFNS + the team news corpus + SEntFiN (finsent-minilm-l6-news).
 
-Train the fp32 checkpoint (1.2.0: 5 epochs, 39 minutes on 2 idle cores at max_length 64; 1.1.0 was 3):
+Train the fp32 checkpoint (1.2.0: 5 epochs, 38.7 minutes on 2 idle cores at max_length 64; 1.1.0 was 3):
 
     python -m engine.training.multisource train --out build/finsent-ms --epochs 5
 
