@@ -170,7 +170,7 @@ def replaced_record(shipped: dict, reason: str) -> dict:
 
 def rebuild_command(cfg: dict, version: str) -> str:
     """The two commands that rebuild this version, with the settings that differ from the defaults."""
-    from engine.training.multisource import MultiConfig
+    from engine.training.ms_config import MultiConfig
 
     defaults = MultiConfig()
     train = TRAIN_COMMAND + "".join(f" --{flag.replace('_', '-')} {cfg[flag]}"

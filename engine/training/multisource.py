@@ -27,7 +27,7 @@ import argparse
 import copy
 import json
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -35,19 +35,12 @@ import torch
 from torch import nn
 
 from engine.training.data import LABELS, base_model_dir, make_tokenizer
-from engine.training.finetune import (TrainConfig, collate, encode_ids, log, predict_proba_torch, save_checkpoint,
+from engine.training.finetune import (collate, encode_ids, log, predict_proba_torch, save_checkpoint,
                                      set_seed)
 from engine.training.metrics import classification_report
 from engine.training.modeling import model_class
+from engine.training.ms_config import MultiConfig
 from engine.training.sources import train_sources
-
-
-
-@dataclass
-class MultiConfig(TrainConfig):
-    """1.0.0's recipe (engine.training.finetune.TrainConfig) over three sources."""
-    epochs: int = 3
-    news_repeat: int = 2  # the smallest source, and the text analysts paste: seen this often an epoch
 
 
 def dev_scores(model, tok, devs: dict) -> dict:
