@@ -55,7 +55,7 @@ def _confusions(result: dict, model: str) -> list[str]:
     return lines
 
 
-def _replaced_lines(rep: dict | None) -> list[str]:
+def _replaced_lines(m_id: str, rep: dict | None) -> list[str]:
     if not rep:
         return []
     dev = rep["dev_int8_weighted_f1"]
@@ -72,9 +72,6 @@ def _replaced_lines(rep: dict | None) -> list[str]:
     return lines
 
 
-m_id = "finsent-minilm-l6-news"
-
-
 def render_card(m: dict[str, Any]) -> str:
     prov = m["provenance"]
     q = m["quantization"]
@@ -87,7 +84,7 @@ def render_card(m: dict[str, Any]) -> str:
              f"Default: {'yes, it supersedes 1.0.0' if m.get('supersedes') else 'no, it serves only when chosen by name'} "
              "(rule, on the dev splits only: a higher mean dev weighted F1 across the three sources and no source "
              "more than 0.01 lower than 1.0.0).",
-             *_replaced_lines(m.get("replaces_version")),
+             *_replaced_lines(m["id"], m.get("replaces_version")),
              "", "## Training data and licences", "",
              "| dataset | licence | used as |", "| --- | --- | --- |"]
     lines += [f"| {d['name']} ({d['source']}) | {d['licence']} | {d['used']} |" for d in prov["datasets"]]

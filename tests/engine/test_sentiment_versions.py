@@ -153,3 +153,10 @@ def test_a_new_version_replaces_the_shipped_one_only_when_it_wins_on_dev() -> No
     # The command recorded in the manifest rebuilds exactly the settings that differ from the defaults.
     cmd = rebuild_command({"epochs": 5, "lr": 1e-4, "max_length": 64, "news_repeat": 2, "seed": 42}, "1.2.0")
     assert "train --out build/finsent-ms --epochs 5 &&" in cmd and cmd.endswith("--version 1.2.0")
+
+
+def test_news_model_card_is_rendered_from_its_manifest() -> None:
+    from engine.training.ms_card import render_card
+
+    manifest = json.loads((MODELS / NEW / "manifest.json").read_text(encoding="utf-8"))
+    assert (MODELS / NEW / "MODEL_CARD.md").read_text(encoding="utf-8") == render_card(manifest)
