@@ -75,14 +75,9 @@ def _session(model_bytes: bytes, threads: int, profile_dir: str | None = None):
 
 def _batches(backend, texts: list[str], batch_size: int):
     """The engine backend's own tokenization and padding, so the feeds match what it runs."""
-    from engine.onnx_feeds import padded_feeds
-
     rows = [e.ids for e in backend._tokenizer.encode_batch(texts)]
     for start in range(0, len(rows), batch_size):
-        feeds = padded_feeds(rows[start:start + batch_size])
-        if "token_type_ids" in backend._input_names:
-            feeds["token_type_ids"] = np.zeros_like(feeds["input_ids"])
-        yield feeds
+        yield backend.feeds(rows[start:start + batch_size])
 
 
 def operator_mix(model_bytes: bytes, feeds: list[dict], threads: int) -> dict:

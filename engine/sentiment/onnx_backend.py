@@ -97,11 +97,15 @@ class OnnxSentimentBackend:
             out = ((1.0 - w) * out + w * self._tfidf.predict_proba(list(texts))).astype(np.float32)
         return out
 
-    def _run(self, rows: list[list[int]]) -> np.ndarray:
+    def feeds(self, rows: list[list[int]]) -> dict[str, np.ndarray]:
+        """The session inputs for a batch of token-id rows, as this model takes them."""
         feeds = padded_feeds(rows)
         if "token_type_ids" in self._input_names:
             feeds["token_type_ids"] = np.zeros_like(feeds["input_ids"])
-        (logits,) = self._session.run(["logits"], feeds)
+        return feeds
+
+    def _run(self, rows: list[list[int]]) -> np.ndarray:
+        (logits,) = self._session.run(["logits"], self.feeds(rows))
         logits = logits.astype(np.float32, copy=False)
         z = np.exp(logits - logits.max(axis=1, keepdims=True))
         return z / z.sum(axis=1, keepdims=True)
